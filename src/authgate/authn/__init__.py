@@ -1,0 +1,1 @@
+"""Authenticators: turn a presented credential into a Principal (see ``base.Authenticator``)."""
