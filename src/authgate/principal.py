@@ -73,7 +73,7 @@ class Principal:
     issued_at: float | None = None
     act: tuple[Actor, ...] = ()
     cnf: Mapping[str, Any] | None = None
-    claims: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
     # -- checks -------------------------------------------------------------------------------
     def has_scope(self, scope: str) -> bool:
