@@ -1,0 +1,1 @@
+"""The ``authgate`` command line (Typer + rich): one module per command group."""

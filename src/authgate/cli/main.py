@@ -1,0 +1,42 @@
+"""``authgate`` entry point: assembles the command groups (explicitly, nothing at import time)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from authgate import __version__
+
+from .inspect import inspect_command
+from .verify import verify_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="authgate",
+    help="Verify Okta/OIDC tokens, run the gateway, the dev IdP and network AAA.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("verify")(verify_command)
+app.command("inspect")(inspect_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"authgate {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """authgate command line."""
+
+
+def main() -> None:
+    app()

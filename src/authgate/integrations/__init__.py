@@ -1,0 +1,1 @@
+"""Framework integrations: Starlette (pure ASGI middleware) and FastAPI (dependencies)."""
