@@ -13,6 +13,7 @@ The counting is sans-IO (:class:`RateLimiter`); :class:`RateLimitMiddleware` is 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authgate.clock import Clock
+from authgate.idp.config import RateLimitConfig
 from authgate.idp.errors import okta_error
 from authgate.idp.ids import request_id
 
@@ -41,6 +43,7 @@ METADATA_PATHS: tuple[str, ...] = (
     "/oauth2/*/v1/keys",
     "/oauth2/*/.well-known/openid-configuration",
     "/oauth2/*/.well-known/oauth-authorization-server",
+    "/__admin*",  # the dev IdP's own control plane is not part of the emulated org
 )
 
 
@@ -53,6 +56,7 @@ class RateLimitRule(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    family: str = ""
     path: str = Field(pattern=r"^/")
     methods: tuple[str, ...] = ()
     limit: int = Field(default=600, ge=1)
@@ -68,16 +72,27 @@ class RateLimitSettings(BaseModel):
     window_seconds: int = Field(default=60, ge=1)
     default_limit: int = Field(default=600, ge=1)
     rules: tuple[RateLimitRule, ...] = (
-        RateLimitRule(path="/api/v1/authn*", limit=600),
-        RateLimitRule(path="/api/v1/users*", limit=600),
-        RateLimitRule(path="/api/v1/groups*", limit=500),
-        RateLimitRule(path="/api/v1/apps*", limit=100),
-        RateLimitRule(path="/oauth2/v1/token", limit=600),
-        RateLimitRule(path="/oauth2/*/v1/token", limit=600),
-        RateLimitRule(path="/oauth2/v1/authorize", limit=600),
-        RateLimitRule(path="/oauth2/*/v1/authorize", limit=600),
+        RateLimitRule(family="authn", path="/api/v1/authn*", limit=600),
+        RateLimitRule(family="users", path="/api/v1/users*", limit=600),
+        RateLimitRule(family="groups", path="/api/v1/groups*", limit=500),
+        RateLimitRule(family="apps", path="/api/v1/apps*", limit=100),
+        RateLimitRule(family="token", path="/oauth2*", limit=1200),
     )
     exempt: tuple[str, ...] = METADATA_PATHS
+
+    @classmethod
+    def from_config(cls, buckets: Iterable[RateLimitConfig]) -> RateLimitSettings:
+        """Settings from the IdP config's ``rate_limits`` (path prefixes); none = the defaults."""
+        rules = tuple(
+            RateLimitRule(
+                family=b.family,
+                path=b.path_prefix + "*",
+                limit=b.per_minute,
+                concurrency=b.concurrency,
+            )
+            for b in buckets
+        )
+        return cls(rules=rules) if rules else cls()
 
 
 def _segments_match(pattern: list[str], path: list[str]) -> bool:
@@ -146,7 +161,7 @@ class RateLimiter:
             if (not r.methods or method in r.methods) and _matches(r.path, path)
         ]
         if not candidates:
-            return RateLimitRule(path="/*", limit=self.settings.default_limit)
+            return RateLimitRule(family="default", path="/*", limit=self.settings.default_limit)
         return max(candidates, key=_specificity)
 
     def acquire(self, method: str, path: str) -> Decision | None:
@@ -154,7 +169,8 @@ class RateLimiter:
         rule = self.rule_for(method, path)
         if rule is None:
             return None
-        key = f"{','.join(rule.methods) or '*'} {rule.path}"
+        # Okta counts each HTTP method of a family in its own bucket.
+        key = f"{method} {rule.family or rule.path}"
         bucket = self._buckets.setdefault(key, _Bucket())
         now = self.clock.time()
         if bucket.used == 0 or now >= bucket.window_start + self.settings.window_seconds:
