@@ -1,0 +1,185 @@
+"""JWT claim validation (RFC 7519 §4.1) for OAuth access tokens (RFC 9068 §4), clock injected.
+
+Runs after the signature check. Every failure names the claim and the values involved so the
+message says what to fix (wrong issuer, audience, clock skew), with claim values shortened and
+quoted so a hostile token cannot inject text into a log line. ``now`` is passed in — tests move
+time instead of sleeping. An OIDC ID token is refused by default: it proves a login to a client,
+it does not authorise calls to an API (RFC 9068 §1, OpenID Connect Core §2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from authgate.errors import AuthError, ConfigError, ErrorCode
+
+__all__ = ["MAX_TIMESTAMP", "ClaimsPolicy", "looks_like_id_token", "validate_claims"]
+
+MAX_TIMESTAMP = 32_503_680_000  # 3000-01-01T00:00:00Z: later values are garbage, not dates
+_ID_TOKEN_ONLY = ("nonce", "at_hash", "c_hash")
+_ACCESS_TOKEN_MARKERS = ("scp", "scope", "client_id", "cid")
+_ID_TOKEN_HINT = "this looks like an OIDC ID token; send the access token instead"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsPolicy:
+    """What one issuer's tokens must claim; ``audiences=()`` skips the audience check."""
+
+    issuer: str
+    audiences: tuple[str, ...] = ()
+    leeway: float = 60.0
+    max_age: float | None = None
+    require_exp: bool = True
+    accept_id_tokens: bool = False
+    required_claims: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.issuer:
+            raise ConfigError("issuer", "must be the exact issuer URL of the tokens")
+        if not 0 <= self.leeway <= 600:
+            raise ConfigError("leeway", f"must be between 0 and 600 seconds, got {self.leeway}")
+        if self.max_age is not None and self.max_age <= 0:
+            raise ConfigError("max_age", f"must be positive, got {self.max_age}")
+
+
+def validate_claims(claims: Mapping[str, Any], policy: ClaimsPolicy, now: float) -> None:
+    """Raise an :class:`AuthError` naming the first claim that fails ``policy`` at time ``now``."""
+    _check_issuer(claims, policy.issuer)
+    if not policy.accept_id_tokens and looks_like_id_token(claims):
+        raise AuthError(ErrorCode.ID_TOKEN_REJECTED, _ID_TOKEN_HINT)
+    if policy.audiences:
+        _check_audience(claims.get("aud"), policy.audiences)
+    leeway = policy.leeway
+    exp = _timestamp(claims, "exp")
+    if exp is None:
+        if policy.require_exp:
+            raise AuthError(ErrorCode.MISSING_CLAIM, "token has no exp claim", claim="exp")
+    elif now >= exp + leeway:
+        raise AuthError(
+            ErrorCode.TOKEN_EXPIRED,
+            f"token expired {_duration(now - exp)} ago (leeway {_duration(leeway)}); "
+            "get a new token",
+            claim="exp",
+        )
+    nbf = _timestamp(claims, "nbf")
+    if nbf is not None and nbf > now + leeway:
+        raise AuthError(
+            ErrorCode.TOKEN_NOT_YET_VALID,
+            f"token is not valid for another {_duration(nbf - now)} (nbf; leeway "
+            f"{_duration(leeway)}): check clock skew",
+            claim="nbf",
+        )
+    iat = _timestamp(claims, "iat")
+    if iat is not None and iat > now + leeway:
+        raise AuthError(
+            ErrorCode.TOKEN_NOT_YET_VALID,
+            f"token issued in the future ({_duration(iat - now)} ahead, leeway "
+            f"{_duration(leeway)}): check clock skew",
+            claim="iat",
+        )
+    if policy.max_age is not None:
+        if iat is None:
+            raise AuthError(
+                ErrorCode.MISSING_CLAIM, "token has no iat claim; max_age needs it", claim="iat"
+            )
+        if now - iat > policy.max_age + leeway:
+            raise AuthError(
+                ErrorCode.TOKEN_TOO_OLD,
+                f"token was issued {_duration(now - iat)} ago; the maximum age is "
+                f"{_duration(policy.max_age)} (leeway {_duration(leeway)})",
+                claim="iat",
+            )
+    for name in ("sub", "jti"):
+        value = claims.get(name)
+        if value is not None and type(value) is not str:
+            raise AuthError(
+                ErrorCode.INVALID_CLAIM, f"token {name} claim must be a string", claim=name
+            )
+    for name in policy.required_claims:
+        if name not in claims:
+            raise AuthError(
+                ErrorCode.MISSING_CLAIM, f"token has no {name} claim (required)", claim=name
+            )
+
+
+def looks_like_id_token(claims: Mapping[str, Any]) -> bool:
+    """True for claims only an OIDC ID token carries (Okta: nonce, at_hash, amr without scp)."""
+    for name in _ID_TOKEN_ONLY:
+        if name in claims:
+            return True
+    if "amr" in claims or "auth_time" in claims:
+        return not any(name in claims for name in _ACCESS_TOKEN_MARKERS)
+    return False
+
+
+def _check_issuer(claims: Mapping[str, Any], expected: str) -> None:
+    iss = claims.get("iss")
+    if iss is None:
+        raise AuthError(
+            ErrorCode.MISSING_CLAIM, f"token has no iss claim; expected {expected!r}", claim="iss"
+        )
+    # Exact match only: prefix, suffix, case or trailing-slash variants are other issuers.
+    if iss != expected:
+        raise AuthError(
+            ErrorCode.INVALID_ISSUER,
+            f"token issuer {_show(iss)} is not the expected issuer {expected!r}",
+            claim="iss",
+        )
+
+
+def _check_audience(aud: Any, accepted: tuple[str, ...]) -> None:
+    if type(aud) is str:
+        audiences = [aud]
+    elif type(aud) is list and aud and all(type(a) is str for a in aud):
+        audiences = aud
+    else:
+        found = "no aud claim" if aud is None else f"aud {_show(aud)}"
+        raise AuthError(
+            ErrorCode.INVALID_AUDIENCE,
+            f"token has {found}; aud must be a string or a non-empty list of strings; "
+            f"accepted: {list(accepted)}",
+            claim="aud",
+        )
+    for audience in audiences:
+        if audience in accepted:
+            return
+    raise AuthError(
+        ErrorCode.INVALID_AUDIENCE,
+        f"token audience {[a[:100] for a in audiences[:10]]} is not accepted; "
+        f"accepted: {list(accepted)}",
+        claim="aud",
+    )
+
+
+def _timestamp(claims: Mapping[str, Any], name: str) -> float | None:
+    value: Any = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    # bool is an int subclass, and str/NaN/huge values are not NumericDates (RFC 7519 §2).
+    kind = type(value)
+    if (kind is int or kind is float) and 0 <= value <= MAX_TIMESTAMP and math.isfinite(value):
+        return float(value)
+    raise AuthError(
+        ErrorCode.INVALID_CLAIM,
+        f"token {name} claim must be a NumericDate (seconds since 1970 as a JSON number "
+        f"between 0 and {MAX_TIMESTAMP}), got {_show(value)}",
+        claim=name,
+    )
+
+
+def _show(value: Any) -> str:
+    return repr(value[:100]) if isinstance(value, str) else repr(value)[:100]
+
+
+def _duration(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

@@ -1,0 +1,258 @@
+"""Strict JWS Compact Serialization (RFC 7515 §3.1, §5.2, §7.1) parsing and signature check.
+
+Parsing accepts exactly one spelling of a token: three unpadded, canonical base64url segments,
+an I-JSON header and payload, a header without anything we would have to understand to be safe
+(``crit``, ``b64``, JWE or nested-JWT markers). Everything else is refused before any key is
+touched, each with its own code. Key-bearing header parameters (``jwk``, ``jku``, ``x5u``,
+``x5c``, ``x5t``) are kept for callers such as DPoP but never used to find a key here: the key
+always comes from the configured :class:`~authgate.jose.keys.KeySet`, by ``kid``.
+
+Validated headers are cached by their base64url text, because an issuer's tokens share a
+handful of headers and re-parsing them is pure overhead on the hot path.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from authgate.errors import AuthError, ErrorCode
+from authgate.jose.algorithms import SUPPORTED, check_allowed
+from authgate.jose.json import JSONError, loads_object
+
+if TYPE_CHECKING:
+    from authgate.jose.keys import KeySet, VerificationKey
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "CompactJWS",
+    "b64url_decode",
+    "check_header",
+    "decode_compact",
+    "split_compact",
+    "verify_signature",
+]
+
+DEFAULT_MAX_SIZE = 16384
+MAX_KID_LENGTH = 256
+_HEADER_CACHE_SIZE = 512
+
+_COMPACT = re.compile(rb"([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)")
+_BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# The last character of a 2- or 3-character group also carries unused low bits, which must be
+# zero (RFC 4648 §3.5); otherwise several spellings decode to the same bytes.
+_CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
+_PADDING = {2: b"==", 3: b"="}
+_SEGMENT_NAMES = ("header", "payload", "signature")
+
+_header_cache: dict[bytes, dict[str, Any]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class CompactJWS:
+    """A parsed, **unverified** compact JWS: header, JSON payload, signing input, signature."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def b64url_decode(segment: bytes) -> bytes:
+    """Decode unpadded, canonical base64url (RFC 7515 §2); ValueError for any other spelling."""
+    if _BASE64URL.fullmatch(segment) is None:
+        raise ValueError("characters outside the base64url alphabet")
+    return _decode_alphabet_checked(segment)
+
+
+def _decode_alphabet_checked(segment: bytes) -> bytes:
+    rest = len(segment) & 3
+    if rest:
+        if rest == 1 or segment[-1] not in _CANONICAL_LAST[rest]:
+            raise ValueError("not canonical base64url")
+        segment += _PADDING[rest]
+    return binascii.a2b_base64(segment.translate(_TO_STANDARD))
+
+
+def split_compact(
+    token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE
+) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+    """Parse a compact JWS into (checked header, raw payload, signing input, signature).
+
+    For JWS whose payload is not a JSON object; JWT callers want :func:`decode_compact`.
+    """
+    if len(token) > max_size:
+        raise AuthError(
+            ErrorCode.TOKEN_TOO_LARGE,
+            f"token is {len(token)} bytes; the limit is {max_size} bytes",
+        )
+    if isinstance(token, str):
+        try:
+            data = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise _malformed("token contains non-ASCII characters") from None
+    else:
+        data = bytes(token)
+    match = _COMPACT.fullmatch(data)
+    if match is None:
+        raise _shape_error(data)
+    encoded_header, encoded_payload, encoded_signature = match.groups()
+    header = _header_cache.get(encoded_header)
+    if header is None:
+        header = _loads_object_segment(encoded_header, 0)
+        check_header(header)
+        if len(_header_cache) >= _HEADER_CACHE_SIZE:
+            _header_cache.clear()
+        _header_cache[encoded_header] = header
+    payload = _decode_segment(encoded_payload, 1)
+    signature = _decode_segment(encoded_signature, 2)
+    # The cached dict is shared between tokens; callers get their own copy.
+    return dict(header), payload, data[: match.end(2)], signature
+
+
+def decode_compact(token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> CompactJWS:
+    """Strictly parse a compact JWS whose payload is a JSON object. Verifies **nothing**."""
+    header, payload, signing_input, signature = split_compact(token, max_size=max_size)
+    try:
+        claims = loads_object(payload)
+    except JSONError as exc:
+        raise _malformed(f"token payload is not a strict JSON object: {exc}") from None
+    return CompactJWS(header, claims, signing_input, signature)
+
+
+def check_header(header: dict[str, Any]) -> None:
+    """Refuse JOSE headers we cannot honour safely (RFC 7515 §4.1, RFC 7797 §3, RFC 7519 §5.2)."""
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise _malformed('token header has no "alg" string')
+    if alg.lower() == "none":
+        raise AuthError(
+            ErrorCode.UNSUPPORTED_ALGORITHM,
+            'token uses alg "none" (unsigned); unsigned tokens are never accepted',
+        )
+    if "enc" in header:
+        raise AuthError(ErrorCode.UNSUPPORTED_TOKEN_TYPE, _JWE_MESSAGE)
+    if "crit" in header:
+        raise AuthError(
+            ErrorCode.UNSUPPORTED_HEADER,
+            'token header has "crit"; authgate implements no JWS extensions, so a token that '
+            "requires one must be refused (RFC 7515 §4.1.11)",
+        )
+    if "b64" in header:
+        raise AuthError(
+            ErrorCode.UNSUPPORTED_HEADER,
+            'token header has "b64" (RFC 7797 unencoded payload), which is not supported',
+        )
+    for name in ("typ", "cty"):
+        value = header.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _malformed(f'token header "{name}" must be a string')
+    cty = header.get("cty")
+    if cty is not None and cty.upper() in ("JWT", "APPLICATION/JWT"):
+        raise AuthError(
+            ErrorCode.UNSUPPORTED_TOKEN_TYPE,
+            'token is a nested JWT (cty "JWT"); authgate verifies the innermost token only',
+        )
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
+        raise _malformed(f'token header "kid" must be a string of at most {MAX_KID_LENGTH} chars')
+
+
+def verify_signature(
+    jws: CompactJWS,
+    keys: KeySet,
+    allowed_algorithms: frozenset[str],
+    *,
+    allow_kidless_single_key: bool = True,
+) -> VerificationKey:
+    """Check the signature with the key the header names (RFC 7515 §5.2); return that key.
+
+    The key is found by ``kid`` only — never by trying every key — or, for a token without
+    ``kid``, is the one key in the set able to verify its ``alg``.
+    """
+    alg = jws.header.get("alg")
+    if not isinstance(alg, str):
+        raise _malformed('token header has no "alg" string')
+    if alg not in allowed_algorithms or alg not in SUPPORTED:
+        check_allowed(alg, allowed_algorithms)
+    kid = jws.header.get("kid")
+    if isinstance(kid, str):
+        key = keys.get(kid)
+        if key is None:
+            raise AuthError(
+                ErrorCode.UNKNOWN_KEY,
+                f"no key with kid {kid[:64]!r} in the issuer's key set "
+                f"({len(keys.kids)} known kids); the issuer may have rotated its keys",
+            )
+    else:
+        key = _kidless_key(keys, alg, allow_kidless_single_key)
+    if alg not in key.algorithms:
+        check_allowed(alg, allowed_algorithms, key)
+    verifier = key.verifier(alg)
+    if verifier is None or not verifier(jws.signing_input, jws.signature):
+        raise AuthError(
+            ErrorCode.INVALID_SIGNATURE,
+            f"token signature does not verify with key kid={key.kid!r} ({alg})",
+        )
+    return key
+
+
+def _kidless_key(keys: KeySet, alg: str, allowed: bool) -> VerificationKey:
+    if allowed:
+        usable = keys.usable_for(alg)
+        if len(usable) == 1:
+            return usable[0]
+        only = keys.only_key()
+        if only is not None:
+            return only  # the caller then explains why this key cannot verify `alg`
+    raise AuthError(
+        ErrorCode.UNKNOWN_KEY,
+        f"token has no kid and the key set has {len(keys.keys)} keys"
+        + ("" if allowed else "; this verifier requires a kid"),
+    )
+
+
+_JWE_MESSAGE = "this is a JWE (encrypted) token; authgate verifies signed JWS only"
+
+
+def _loads_object_segment(encoded: bytes, index: int) -> dict[str, Any]:
+    """Decode one base64url segment as a strict JSON object (``auth.malformed_token`` if not)."""
+    try:
+        return loads_object(_decode_segment(encoded, index))
+    except JSONError as exc:
+        raise _malformed(
+            f"token {_SEGMENT_NAMES[index]} is not a strict JSON object: {exc}"
+        ) from None
+
+
+def _decode_segment(encoded: bytes, index: int) -> bytes:
+    try:
+        return _decode_alphabet_checked(encoded)
+    except (ValueError, binascii.Error):
+        raise _malformed(
+            f"token {_SEGMENT_NAMES[index]} is not canonical unpadded base64url"
+        ) from None
+
+
+def _shape_error(data: bytes) -> AuthError:
+    segments = data.count(b".") + 1
+    if segments == 5:
+        return AuthError(ErrorCode.UNSUPPORTED_TOKEN_TYPE, _JWE_MESSAGE)
+    if segments != 3:
+        return _malformed(
+            f"token has {segments} segments; a signed JWT has 3 (header.payload.signature)"
+        )
+    for index, part in enumerate(data.split(b".")):
+        if _BASE64URL.fullmatch(part) is None:
+            return _malformed(
+                f"token {_SEGMENT_NAMES[index]} has characters outside base64url "
+                "(A-Z a-z 0-9 - _); padding '=', '+', '/' and whitespace are not allowed"
+            )
+    return _malformed("token is not a compact JWS")
+
+
+def _malformed(detail: str) -> AuthError:
+    return AuthError(ErrorCode.MALFORMED_TOKEN, detail)
