@@ -1,0 +1,1 @@
+"""Observability: the audit trail (``audit``); metrics and logging live beside it."""
