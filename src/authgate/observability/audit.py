@@ -37,6 +37,7 @@ __all__ = [
     "JsonLogSink",
     "SqlAuditSink",
     "auth_event",
+    "build_audit_log",
 ]
 
 _log = logging.getLogger("authgate.audit")
@@ -264,3 +265,25 @@ class AuditedAuthenticator:
         if principal is not None:
             self.audit.emit(auth_event(credential, ts=self.audit.clock.time(), principal=principal))
         return principal
+
+
+def build_audit_log(
+    sink: str,
+    *,
+    engine: AsyncEngine | None = None,
+    json_path: Path | None = None,
+    clock: Clock = system_clock,
+    max_queue: int = 10_000,
+    registry: CollectorRegistry | None = None,
+) -> AuditLog:
+    """An AuditLog for ``AUTHGATE_AUDIT_SINK`` = ``json`` | ``sql`` | ``both``."""
+    sinks: list[AuditSink] = []
+    if sink in ("json", "both"):
+        sinks.append(JsonLogSink(json_path))
+    if sink in ("sql", "both"):
+        if engine is None:
+            raise ValueError("the sql audit sink needs the token store's engine")
+        sinks.append(SqlAuditSink(engine))
+    if not sinks:
+        raise ValueError(f"unknown audit sink {sink!r}; use json, sql or both")
+    return AuditLog(sinks, clock=clock, max_queue=max_queue, registry=registry)

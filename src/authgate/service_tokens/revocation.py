@@ -67,6 +67,8 @@ class RevocationFeed:
     async def publish(self, token_id: str) -> None:
         """Announce a revocation: locally at once, then to other instances through Redis."""
         self._notify(token_id)
+        if self._client is None and self.redis_url is not None:
+            self._client = aioredis.Redis.from_url(self.redis_url)  # publish-only use (CLI)
         if self._client is not None:
             try:
                 await self._client.publish(self.channel, token_id)

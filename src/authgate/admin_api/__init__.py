@@ -1,0 +1,1 @@
+"""Admin HTTP API (Starlette routes), one module per resource: ``tokens``."""
