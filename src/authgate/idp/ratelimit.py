@@ -13,6 +13,7 @@ The counting is sans-IO (:class:`RateLimiter`); :class:`RateLimitMiddleware` is 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -150,6 +151,8 @@ class RateLimiter:
     settings: RateLimitSettings
     clock: Clock
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    # Tests and the admin API call in from another thread than the server's event loop.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rule_for(self, method: str, path: str) -> RateLimitRule | None:
         """The bucket rule for a request, or None when the path is exempt (metadata)."""
@@ -164,39 +167,56 @@ class RateLimiter:
             return RateLimitRule(family="default", path="/*", limit=self.settings.default_limit)
         return max(candidates, key=_specificity)
 
+    def _key(self, method: str, rule: RateLimitRule) -> str:
+        # Okta counts each HTTP method of a family in its own bucket.
+        return f"{method} {rule.family or rule.path}"
+
     def acquire(self, method: str, path: str) -> Decision | None:
         """Count a request; None = exempt. Call :meth:`release` when an allowed one finishes."""
         rule = self.rule_for(method, path)
         if rule is None:
             return None
-        # Okta counts each HTTP method of a family in its own bucket.
-        key = f"{method} {rule.family or rule.path}"
-        bucket = self._buckets.setdefault(key, _Bucket())
+        key = self._key(method, rule)
         now = self.clock.time()
-        if bucket.used == 0 or now >= bucket.window_start + self.settings.window_seconds:
-            bucket.window_start, bucket.used = now, 0
-        reset = math.ceil(bucket.window_start + self.settings.window_seconds)
-        if rule.concurrency is not None and bucket.in_flight >= rule.concurrency:
-            # Okta's concurrency refusal: limit = remaining = 0, reset = when to try again.
-            return Decision(False, 0, 0, math.ceil(now) + 1, key)
-        if bucket.used >= rule.limit:
-            return Decision(False, rule.limit, 0, reset, key)
-        bucket.used += 1
-        bucket.in_flight += 1
-        return Decision(True, rule.limit, rule.limit - bucket.used, reset, key)
+        with self._lock:
+            bucket = self._buckets.setdefault(key, _Bucket())
+            if bucket.used == 0 or now >= bucket.window_start + self.settings.window_seconds:
+                bucket.window_start, bucket.used = now, 0
+            reset = math.ceil(bucket.window_start + self.settings.window_seconds)
+            if rule.concurrency is not None and bucket.in_flight >= rule.concurrency:
+                # Okta's concurrency refusal: limit = remaining = 0, reset = when to try again.
+                return Decision(False, 0, 0, math.ceil(now) + 1, key)
+            if bucket.used >= rule.limit:
+                return Decision(False, rule.limit, 0, reset, key)
+            bucket.used += 1
+            bucket.in_flight += 1
+            return Decision(True, rule.limit, rule.limit - bucket.used, reset, key)
 
     def release(self, decision: Decision) -> None:
-        if decision.allowed and decision.bucket in self._buckets:
-            bucket = self._buckets[decision.bucket]
-            bucket.in_flight = max(0, bucket.in_flight - 1)
+        with self._lock:
+            bucket = self._buckets.get(decision.bucket or "")
+            if decision.allowed and bucket is not None:
+                bucket.in_flight = max(0, bucket.in_flight - 1)
+
+    def in_flight(self, method: str, path: str) -> int:
+        """Requests of this request's bucket being served right now."""
+        rule = self.rule_for(method, path)
+        with self._lock:
+            bucket = self._buckets.get(self._key(method, rule)) if rule else None
+            return bucket.in_flight if bucket else 0
 
     def reset_all(self) -> None:
         """Forget every count (admin/fault-injection hook)."""
-        self._buckets.clear()
+        with self._lock:
+            self._buckets.clear()
 
 
 class RateLimitMiddleware:
-    """ASGI wrapper: adds the rate-limit headers and ``Date``, answers 429 E0000047 when over."""
+    """ASGI wrapper: rate-limit headers, ``Date`` and ``X-Okta-Request-Id``; 429 E0000047 when over.
+
+    ``Date`` and the request id are added to every answer that lacks them (exempt ones too), as
+    Okta sends both on every response.
+    """
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
@@ -207,10 +227,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         decision = self.limiter.acquire(scope["method"], scope["path"])
-        if decision is None:
-            await self.app(scope, receive, send)
-            return
-        if not decision.allowed:
+        if decision is not None and not decision.allowed:
             await self._refuse(decision, scope, receive, send)
             return
 
@@ -221,16 +238,21 @@ class RateLimitMiddleware:
                     for k, v in message.get("headers", [])
                     if not k.lower().startswith(b"x-rate-limit-")
                 ]
-                headers += decision.headers()
-                if not any(k.lower() == b"date" for k, _ in headers):
+                if decision is not None:
+                    headers += decision.headers()
+                names = {k.lower() for k, _ in headers}
+                if b"date" not in names:
                     headers.append((b"date", self._date().encode()))
+                if b"x-okta-request-id" not in names:
+                    headers.append((b"x-okta-request-id", request_id().encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            self.limiter.release(decision)
+            if decision is not None:
+                self.limiter.release(decision)
 
     def _date(self) -> str:
         # Date from the IdP clock, so reset − Date (what Okta's SDK sleeps) stays meaningful.
