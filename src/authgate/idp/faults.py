@@ -19,10 +19,11 @@ __all__ = ["Fault", "Faults", "SkewedClock"]
 
 @dataclass
 class Fault:
-    """One armed fault; ``body`` None means an Okta-shaped body chosen from the status."""
+    """One armed fault; ``body`` None = an Okta-shaped body for the status; ``status`` None =
+    only the delay, then the real answer (for client timeout tests)."""
 
     path: str
-    status: int = 503
+    status: int | None = 503
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -55,7 +56,7 @@ class Faults:
         self,
         path: str,
         *,
-        status: int = 503,
+        status: int | None = 503,
         body: Any = None,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
@@ -65,7 +66,7 @@ class Faults:
         """Make the next ``count`` requests matching ``path`` (glob) answer ``status``."""
         if count < 1:
             raise ValueError("count must be at least 1")
-        if not 100 <= status <= 599:
+        if status is not None and not 100 <= status <= 599:
             raise ValueError("status must be an HTTP status code")
         fault = Fault(path, status, body, dict(headers or {}), max(delay, 0.0), count, method)
         with self._lock:

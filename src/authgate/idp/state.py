@@ -85,7 +85,11 @@ class ServerState:
         self.idp = idp
         self.config = config
         self.id = config.id
-        self.keys = KeyRing(idp.clock, config.key_rotation_days * 86400.0)
+        period = config.key_rotation_days * 86400.0
+        self.keys = KeyRing(idp.clock, period)
+        # okta-wire §1.1: the org AS does not publish the keys of its access tokens (they are
+        # opaque to everyone but Okta), so those come from a second, unpublished ring.
+        self.token_keys = KeyRing(idp.clock, period) if config.is_org else self.keys
 
     @property
     def is_org(self) -> bool:
@@ -214,6 +218,20 @@ class IdP:
     # -- tokens --------------------------------------------------------------------------------
     def validate_access_token(self, token: str, server_id: str) -> dict[str, Any] | None:
         """The claims of ``token`` if it is an active access token of ``server_id``, else None."""
+        claims = self.signed_claims(token, server_id)
+        if claims is None:
+            return None
+        with self.lock:
+            record = self.tokens.get(str(claims.get("jti")))
+        if record is None or record.revoked or record.server_id != server_id:
+            return None
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or exp <= self.clock.time():
+            return None
+        return claims
+
+    def signed_claims(self, token: str, server_id: str) -> dict[str, Any] | None:
+        """Claims of a JWT signed by one of ``server_id``'s keys (expiry and revocation unchecked)."""
         server = self.find_server(server_id)
         if server is None or not isinstance(token, str) or token.count(".") != 2:
             return None
@@ -226,23 +244,21 @@ class IdP:
             return None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             return None
-        key = server.keys.find(str(header.get("kid")))
+        key = server.token_keys.find(str(header.get("kid")))
         if key is None or header.get("alg") != "RS256":
             return None
         if not key.verify(f"{head}.{body}".encode("ascii"), signature):
             return None
-        with self.lock:
-            record = self.tokens.get(str(claims.get("jti")))
-        if record is None or record.revoked or record.server_id != server_id:
-            return None
-        exp = claims.get("exp")
-        if not isinstance(exp, int) or exp <= self.clock.time():
+        if claims.get("iss") != server.issuer:
             return None
         return claims
 
     def rotate_keys(self, server_id: str) -> str:
         """Rotate ``server_id``'s keys now; returns the new ACTIVE kid."""
-        return self.server(server_id).keys.rotate().kid
+        server = self.server(server_id)
+        if server.token_keys is not server.keys:
+            server.token_keys.rotate()
+        return server.keys.rotate().kid
 
     def revoke_all(self) -> int:
         """Revoke every access and refresh token; returns how many were live."""

@@ -128,7 +128,7 @@ def mint_access_token(
         claims["cnf"] = {"jkt": jkt}
     if not server.is_org:
         claims.update(custom_claims(idp, server.config.claims, app, user, scopes))
-    token = server.keys.active().sign(claims)
+    token = server.token_keys.active().sign(claims)
     with idp.lock:
         idp.tokens[claims["jti"]] = IssuedToken(
             claims["jti"], server.id, app.client_id, claims, refresh_id=refresh_id
