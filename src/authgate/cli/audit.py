@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
@@ -30,7 +30,6 @@ from .output import console, err_console, fail, print_json
 __all__ = ["app"]
 
 app = typer.Typer(help="Read the audit trail.", no_args_is_help=True)
-_FILTERS = ("action", "outcome", "code", "subject", "token_id", "client_ip", "request_id")
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
 FileOpt = Annotated[Path | None, typer.Option("--file", help="Read a JSON-lines audit file.")]
 
@@ -63,8 +62,9 @@ def _from_file(path: Path) -> list[AuditEvent]:
     return events
 
 
-def _matches(event: AuditEvent, filters: dict[str, str | None], since: float | None,
-             until: float | None) -> bool:  # fmt: skip
+def _matches(
+    event: AuditEvent, filters: dict[str, str | None], since: float | None, until: float | None
+) -> bool:
     if since is not None and event.ts < since:
         return False
     if until is not None and event.ts >= until:
@@ -92,7 +92,7 @@ def _query(
         store = TokenStore.from_settings(settings)
         try:
             rows = await SqlAuditSink(store.engine).search(
-                since=since, until=until, limit=limit, **filters
+                since=since, until=until, limit=limit, equals=filters
             )
         finally:
             await store.aclose()
@@ -157,8 +157,15 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Events matching every given filter."""
-    values: dict[str, Any] = locals()
-    filters = {name: values[name] for name in _FILTERS}
+    filters = {
+        "action": action,
+        "outcome": outcome,
+        "code": code,
+        "subject": subject,
+        "token_id": token_id,
+        "client_ip": client_ip,
+        "request_id": request_id,
+    }
     _show(
         _query(file, filters, _moment(since, "--since"), _moment(until, "--until"), limit),
         as_json,

@@ -138,11 +138,11 @@ class SqlAuditSink:
         until: float | None = None,
         limit: int = 100,
         newest_first: bool = True,
-        **equals: str | None,
+        equals: Mapping[str, str | None] | None = None,
     ) -> list[tuple[int, AuditEvent]]:
-        """Events matching every given filter; ``equals`` keys are column names."""
+        """Events matching every given filter; ``equals`` maps column names to values."""
         query = select(audit_events)
-        for name, value in equals.items():
+        for name, value in (equals or {}).items():
             if value is not None:
                 query = query.where(audit_events.c[name] == value)
         if after_seq is not None:
