@@ -70,7 +70,8 @@ async def test_create_stores_only_a_hash_and_authenticates(
         dump = repr((await conn.execute(select(tokens))).all())
         dump += repr((await conn.execute(select(token_secrets))).all())
     secret = token.rsplit("_", 1)[1][:43]
-    assert secret not in dump and token not in dump
+    assert secret not in dump
+    assert token not in dump
     principal = await authn(store, clock).authenticate(Credential(token))
     assert principal is not None
     assert principal.kind is PrincipalKind.SERVICE
@@ -79,7 +80,8 @@ async def test_create_stores_only_a_hash_and_authenticates(
         "ci",
         "service_token",
     )
-    assert principal.scopes == {"deploy", "read"} and principal.workspaces == {"w1"}
+    assert principal.scopes == {"deploy", "read"}
+    assert principal.workspaces == {"w1"}
     assert principal.expires_at == clock.time() + 3600
 
 
@@ -118,7 +120,8 @@ async def test_revoked_and_expired_tokens_are_refused(
     revoked, _ = await admin.create(actor="a", token_id="gone")
     expiring, _ = await admin.create(actor="a", token_id="short", expires_in=60)
     record = await admin.revoke("gone", actor="a", reason="leaked in a log")
-    assert record.status(clock.time()) == "revoked" and record.revoke_reason == "leaked in a log"
+    assert record.status(clock.time()) == "revoked"
+    assert record.revoke_reason == "leaked in a log"
     again = await admin.revoke("gone", actor="b", reason="second")
     assert again.revoke_reason == "leaked in a log"  # first reason wins
     auth = authn(store, clock, cache_size=0)
@@ -144,7 +147,8 @@ async def test_rotation_keeps_old_secret_until_overlap_ends(
     assert await auth.authenticate(Credential(old)) is not None
     clock.advance(1)
     err = await refused(auth, old)
-    assert err.code is ErrorCode.TOKEN_EXPIRED and "rotated" in err.detail
+    assert err.code is ErrorCode.TOKEN_EXPIRED
+    assert "rotated" in err.detail
     assert await auth.authenticate(Credential(new)) is not None
 
 
@@ -202,7 +206,8 @@ async def test_source_cidrs_are_enforced(store: TokenStore, clock: ManualClock) 
     assert await auth.authenticate(Credential(token, client_ip="::ffff:10.1.9.9")) is not None
     for ip in ("10.2.0.1", None, "not-an-ip"):  # also on a cache hit
         err = await refused(auth, token, ip)
-        assert err.code is ErrorCode.SOURCE_IP_DENIED and err.status == 403
+        assert err.code is ErrorCode.SOURCE_IP_DENIED
+        assert err.status == 403
 
 
 async def test_cache_skips_the_store_until_recheck(store: TokenStore, clock: ManualClock) -> None:
