@@ -87,13 +87,20 @@ class JWKSServer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._replies: dict[str, _Reply] = {JWKS_PATH: _json_reply({"keys": []}, "max-age=300")}
         self._failure: int | None = None
         self._received: Counter[str] = Counter()
         self._served: Counter[str] = Counter()
         self.delay = 0.0
         config = uvicorn.Config(
-            self._app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+            self._app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            interface="asgi3",
         )
         self._server = _Uvicorn(config)
         self._thread = threading.Thread(target=self._server.run, name="jwks-server", daemon=True)
@@ -169,6 +176,11 @@ class JWKSServer:
         with self._lock:
             return self._received[path]
 
+    def wait_for_requests(self, count: int, path: str = JWKS_PATH, timeout: float = 5.0) -> bool:
+        """Block until ``count`` requests for ``path`` have arrived (True) or ``timeout`` passes."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._received[path] >= count, timeout)
+
     def served(self, path: str = JWKS_PATH) -> int:
         """Responses fully handed to the server for ``path`` (after the delay)."""
         with self._lock:
@@ -184,6 +196,7 @@ class JWKSServer:
         path = request.url.path
         with self._lock:
             self._received[path] += 1
+            self._arrived.notify_all()
             reply = self._replies.get(path)
             failure, delay = self._failure, self.delay
         if failure is not None:

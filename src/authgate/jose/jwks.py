@@ -213,6 +213,23 @@ class RemoteJWKS:
         if self._client is not None:
             self._client.close()
 
+    def close(self) -> None:
+        """Sync-only shutdown: refuse new lookups and close the sync client (async: aclose)."""
+        with self._lock:
+            self._closed = True
+        if self._client is not None:
+            self._client.close()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the fetch under way to land; True when none is left.
+
+        For graceful shutdown and tests. Do not call it from the event loop thread that runs an
+        async fetch: it blocks that loop.
+        """
+        with self._lock:
+            flight = self._flight
+        return flight is None or flight.done.wait(timeout)
+
     def __repr__(self) -> str:
         return f"RemoteJWKS({self._url!r})"
 
