@@ -13,8 +13,7 @@ handful of headers and re-parsing them is pure overhead on the hot path.
 
 from __future__ import annotations
 
-import binascii
-import re
+from binascii import a2b_base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +38,9 @@ DEFAULT_MAX_SIZE = 16384
 MAX_KID_LENGTH = 256
 _HEADER_CACHE_SIZE = 512
 
-_COMPACT = re.compile(rb"([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)")
-_BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# '+', '/' and '=' are mapped to a byte outside the base64 alphabet, so the strict decoder
+# refuses them together with whitespace and every other stray character.
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 # The last character of a 2- or 3-character group also carries unused low bits, which must be
 # zero (RFC 4648 §3.5); otherwise several spellings decode to the same bytes.
 _CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
@@ -63,18 +62,12 @@ class CompactJWS:
 
 def b64url_decode(segment: bytes) -> bytes:
     """Decode unpadded, canonical base64url (RFC 7515 §2); ValueError for any other spelling."""
-    if _BASE64URL.fullmatch(segment) is None:
-        raise ValueError("characters outside the base64url alphabet")
-    return _decode_alphabet_checked(segment)
-
-
-def _decode_alphabet_checked(segment: bytes) -> bytes:
     rest = len(segment) & 3
     if rest:
         if rest == 1 or segment[-1] not in _CANONICAL_LAST[rest]:
-            raise ValueError("not canonical base64url")
-        segment += _PADDING[rest]
-    return binascii.a2b_base64(segment.translate(_TO_STANDARD))
+            raise ValueError("not canonical unpadded base64url")
+        return a2b_base64(segment.translate(_TO_STANDARD) + _PADDING[rest], strict_mode=True)
+    return a2b_base64(segment.translate(_TO_STANDARD), strict_mode=True)
 
 
 def split_compact(
@@ -96,10 +89,10 @@ def split_compact(
             raise _malformed("token contains non-ASCII characters") from None
     else:
         data = bytes(token)
-    match = _COMPACT.fullmatch(data)
-    if match is None:
-        raise _shape_error(data)
-    encoded_header, encoded_payload, encoded_signature = match.groups()
+    parts = data.split(b".")
+    if len(parts) != 3:
+        raise _shape_error(len(parts))
+    encoded_header, encoded_payload, encoded_signature = parts
     header = _header_cache.get(encoded_header)
     if header is None:
         header = _loads_object_segment(encoded_header, 0)
@@ -110,7 +103,8 @@ def split_compact(
     payload = _decode_segment(encoded_payload, 1)
     signature = _decode_segment(encoded_signature, 2)
     # The cached dict is shared between tokens; callers get their own copy.
-    return dict(header), payload, data[: match.end(2)], signature
+    signing_input = data[: len(encoded_header) + 1 + len(encoded_payload)]
+    return dict(header), payload, signing_input, signature
 
 
 def decode_compact(token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> CompactJWS:
@@ -230,28 +224,20 @@ def _loads_object_segment(encoded: bytes, index: int) -> dict[str, Any]:
 
 def _decode_segment(encoded: bytes, index: int) -> bytes:
     try:
-        return _decode_alphabet_checked(encoded)
-    except (ValueError, binascii.Error):
+        return b64url_decode(encoded)
+    except ValueError:
         raise _malformed(
-            f"token {_SEGMENT_NAMES[index]} is not canonical unpadded base64url"
+            f"token {_SEGMENT_NAMES[index]} is not canonical unpadded base64url (only A-Z a-z "
+            "0-9 - _; no padding '=', '+', '/' or whitespace)"
         ) from None
 
 
-def _shape_error(data: bytes) -> AuthError:
-    segments = data.count(b".") + 1
+def _shape_error(segments: int) -> AuthError:
     if segments == 5:
         return AuthError(ErrorCode.UNSUPPORTED_TOKEN_TYPE, _JWE_MESSAGE)
-    if segments != 3:
-        return _malformed(
-            f"token has {segments} segments; a signed JWT has 3 (header.payload.signature)"
-        )
-    for index, part in enumerate(data.split(b".")):
-        if _BASE64URL.fullmatch(part) is None:
-            return _malformed(
-                f"token {_SEGMENT_NAMES[index]} has characters outside base64url "
-                "(A-Z a-z 0-9 - _); padding '=', '+', '/' and whitespace are not allowed"
-            )
-    return _malformed("token is not a compact JWS")
+    return _malformed(
+        f"token has {segments} segments; a signed JWT has 3 (header.payload.signature)"
+    )
 
 
 def _malformed(detail: str) -> AuthError:

@@ -4,9 +4,10 @@ RFC 7515 §5.2 lets a parser either reject duplicate member names or keep the la
 the last one is how "which `alg` did you see?" confusion attacks start, so we reject them, at
 every depth. ``orjson`` does the parsing (it already refuses invalid UTF-8, lone surrogates,
 NaN/Infinity and a BOM) but silently keeps the last duplicate, so duplicates are found by
-counting member-name tokens in the raw text and comparing with the keys actually parsed: any
-duplicate — including an escaped spelling such as ``"\\u0061"`` next to ``"a"`` — makes the raw
-count larger. The tokenizer matches *every* string, so it never starts inside one.
+counting strings in the raw text and comparing with what was parsed: any duplicate — including
+an escaped spelling such as ``"\\u0061"`` next to ``"a"`` — leaves the text with more. Text
+without backslashes needs only a quote count; otherwise a tokenizer that matches *every*
+string (so it never starts inside one) counts the member names.
 """
 
 from __future__ import annotations
@@ -36,26 +37,43 @@ def loads_object(data: bytes) -> dict[str, Any]:
         raise JSONError(f"not valid JSON ({exc.msg})") from None
     if type(value) is not dict:
         raise JSONError(f"expected a JSON object, got a JSON {_kind(value)}")
+    # Fast path: if re-serialising the parsed value gives back the very same bytes, the text
+    # holds exactly the parsed members; few enough brackets bound the depth without a walk.
+    if data.count(b"{") + data.count(b"[") <= MAX_DEPTH and orjson.dumps(value) == data:
+        return value
+    keys, strings = _count(value, 1)
+    if b"\\" not in data:
+        # Without escapes every '"' delimits a string: two per member name and string value.
+        # A dropped duplicate member makes the text hold more strings than the parsed value.
+        if data.count(b'"') != 2 * (keys + strings):
+            raise JSONError("duplicate member name in JSON object")
+        return value
     tokens = _STRING_TOKEN.findall(data)  # one per string: b":" after a member name, else b""
-    if len(tokens) - tokens.count(b"") != _count_keys(value, 1):
+    if len(tokens) - tokens.count(b"") != keys:
         raise JSONError("duplicate member name in JSON object")
     return value
 
 
-def _count_keys(value: Any, depth: int) -> int:
+def _count(value: dict[str, Any] | list[Any], depth: int) -> tuple[int, int]:
+    """(member names, string values) in ``value``, refusing nesting deeper than MAX_DEPTH."""
     if depth > MAX_DEPTH:
         raise JSONError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    keys = 0
+    strings = 0
     if type(value) is dict:
-        total = len(value)
-        for v in value.values():
-            if type(v) is dict or type(v) is list:
-                total += _count_keys(v, depth + 1)
-        return total
-    total = 0
-    for v in value:
-        if type(v) is dict or type(v) is list:
-            total += _count_keys(v, depth + 1)
-    return total
+        keys = len(value)
+        items: Any = value.values()
+    else:
+        items = value
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            strings += 1
+        elif kind is dict or kind is list:
+            inner_keys, inner_strings = _count(item, depth + 1)
+            keys += inner_keys
+            strings += inner_strings
+    return keys, strings
 
 
 def _kind(value: Any) -> str:
