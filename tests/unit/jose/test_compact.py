@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authgate.errors import AuthError, ErrorCode
 from authgate.jose import KeySet, VerificationKey, decode_compact, split_compact, verify_signature
@@ -157,7 +157,8 @@ def test_split_compact_returns_a_non_json_payload_that_decode_compact_refuses(ke
 def test_size_cap_is_checked_before_anything_else() -> None:
     err = code_of(lambda: decode_compact("!" * 20000))
     assert err.code is ErrorCode.TOKEN_TOO_LARGE
-    assert "20000" in err.detail and "16384" in err.detail
+    assert "20000" in err.detail
+    assert "16384" in err.detail
 
 
 def test_size_cap_is_configurable(keys: Keys) -> None:
@@ -209,7 +210,7 @@ def test_non_canonical_base64url_is_malformed(keys: Keys, mutate: Any) -> None:
 
 
 def test_non_zero_trailing_bits_are_malformed(keys: Keys) -> None:
-    h, p, s = token({"alg": "HS256", "kid": "hs"}, keys.hs256).split(".")
+    h, p, _s = token({"alg": "HS256", "kid": "hs"}, keys.hs256).split(".")
     # "AB" and "AA" both decode to b"\x00": only the spelling with zero unused bits is valid.
     for sig in ("AB", "AAB", "AAAAAB"):
         tok = f"{h}.{p}.{sig}"
