@@ -268,6 +268,7 @@ class AuthnService:
             tx = self._transactions.get(token) if isinstance(token, str) else None
         if tx is None or tx.expires_at <= self._now():
             raise _fail("bad_token")
+        tx.expires_at = self._now() + STATE_TOKEN_TTL  # each step buys the transaction 5 more min
         return tx, self._user(tx.user_id)
 
     # -- factors ---------------------------------------------------------------------------------
