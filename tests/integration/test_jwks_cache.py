@@ -123,7 +123,9 @@ def test_refresh_ahead_runs_in_background_sync(srv: JWKSServer, clock: ManualClo
     assert srv.fetch_count == 1  # not yet in the refresh window
     srv.set_keys([K1, K2], cache_control="max-age=100")
     srv.delay = 1.0
+    assert src.current() is not None
     clock.advance(2)
+    assert src.current() is None  # refresh due: a verifier's fast path must defer to get()
     started = time.monotonic()
     keys = src.get("k1")
     assert time.monotonic() - started < 0.5  # did not wait for the 1 s response
@@ -133,7 +135,10 @@ def test_refresh_ahead_runs_in_background_sync(srv: JWKSServer, clock: ManualClo
     assert src.get("k1").kids == {"k1"}  # a second lookup joins nothing and waits for nothing
     assert src.drain(5)
     assert srv.fetch_count == 2
-    assert src.get("k2").kids == {"k1", "k2"}
+    fresh = src.current()
+    assert fresh is not None
+    assert fresh.kids == {"k1", "k2"}
+    assert src.get("k2") is fresh
     assert srv.fetch_count == 2
 
 

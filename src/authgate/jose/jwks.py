@@ -5,7 +5,8 @@ Keys must never be on the request path in steady state: a lookup that finds its 
 at once, and when the TTL is nearly (or already) spent it starts ONE background refresh. Only
 an unknown ``kid`` or an empty cache makes a caller wait, and then every concurrent caller waits
 for the same fetch; at most one fetch starts per ``cooldown`` (counted from its start), so a
-storm of random kids costs the IdP one request. A failed fetch never replaces good keys: they
+storm of random kids costs the IdP one request; the same pacing applies to retries after a
+failed first load, so a down IdP is not hammered. A failed fetch never replaces good keys: they
 are served up to ``max_stale`` past their expiry, because last good keys beat an outage.
 
 The sync (:meth:`RemoteJWKS.get`) and async (:meth:`RemoteJWKS.aget`) paths share every
@@ -146,8 +147,11 @@ class RemoteJWKS:
 
     # -- KeySource -----------------------------------------------------------------------------
     def current(self) -> KeySet | None:
+        # Only fresh keys: once a refresh is due the caller must go through get()/aget(), which
+        # answer at once and start that refresh — a fast path on current() cannot starve it.
+        now = self._clock.monotonic()
         with self._lock:
-            return self._usable(self._clock.monotonic())
+            return self._keys if now < self._refresh_at else None
 
     def get(self, kid: str | None) -> KeySet:
         act, keys, flight = self._plan(kid, loop=None)

@@ -68,7 +68,9 @@ class KeySource(Protocol):
     """Keys for one issuer. ``get``/``aget`` share one decision path; only their IO differs."""
 
     def current(self) -> KeySet | None:
-        """The usable keys loaded now, or None; never does IO, never blocks on a fetch."""
+        """The loaded keys while fresh, else None (nothing loaded, refresh due, or stale):
+        then call :meth:`get`/:meth:`aget`. Never does IO, never blocks — a verifier's fast
+        path may use it and still let remote sources refresh on time."""
         ...
 
     def get(self, kid: str | None) -> KeySet:
