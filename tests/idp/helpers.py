@@ -66,8 +66,8 @@ def assertion(
     return jwt.encode(head, body, key, algorithms=[head["alg"]])
 
 
-def assertion_form(token: str, **extra: str) -> dict[str, str]:
-    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": token, **extra}
+def assertion_form(value: str, **extra: str) -> dict[str, str]:
+    return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": value, **extra}
 
 
 def dpop_key() -> ECKey:
@@ -92,7 +92,7 @@ def proof(
         "htm": method,
         "htu": url,
         "iat": int(iat if iat is not None else time.time()),
-        "jti": jti or str(uuid.uuid4()),
+        "jti": jti if jti is not None else str(uuid.uuid4()),
     }
     if nonce is not None:
         claims["nonce"] = nonce
