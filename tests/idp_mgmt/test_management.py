@@ -81,6 +81,11 @@ def test_ssws_lists_users_with_okta_headers(served: Served) -> None:
     assert _links(response) == {"self": f"{served.url}/api/v1/users"}
 
 
+def test_ssws_without_the_space_as_okta_sdk_3_sends_it(served: Served) -> None:
+    response = served.http.get("/api/v1/users", headers={"Authorization": "SSWSdev-ssws-token"})
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize("key", ["alice@example.com", "alice", "ID"])
 def test_user_by_id_login_or_short_name(served: Served, key: str) -> None:
     alice = served.idp.config.user("alice@example.com")

@@ -132,8 +132,9 @@ def authorize(idp: IdP, request: Request, scope: str) -> None:
         raise _Refused(OktaProblem(403, "E0000005", "Invalid session").response())
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme == "SSWS" and token:
-        _ssws(idp, token)
+    if header.startswith("SSWS") and header[4:].strip():
+        # okta 3.4.6 sends "SSWS<token>" without the space (Configuration.auth_settings): accept both.
+        _ssws(idp, header[4:].strip())
     elif scheme in ("Bearer", "DPoP") and token:
         _oauth(idp, request, scheme, token, scope)
     else:
