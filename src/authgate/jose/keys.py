@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -29,7 +30,7 @@ MAX_KID_LENGTH = 256
 
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 _CURVES: dict[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1()}
-_SECRET_LOOKS_LIKE = (b"-----BEGIN", b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-", b"{")
+_SECRET_LOOKS_LIKE = (b"-----BEGIN", b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-")
 
 
 class KeyImportError(ValueError):
@@ -136,7 +137,7 @@ class VerificationKey:
     def from_secret(cls, secret: bytes | str, *, kid: str | None = None) -> VerificationKey:
         """Import an HMAC secret (RFC 7518 §3.2): at least 32 bytes, never a public key."""
         raw = secret.encode() if isinstance(secret, str) else bytes(secret)
-        if raw.lstrip().startswith(_SECRET_LOOKS_LIKE) or _is_der_key(raw):
+        if raw.lstrip().startswith(_SECRET_LOOKS_LIKE) or _is_der_key(raw) or _is_jwk(raw):
             raise KeyImportError(
                 "this secret looks like a public key, certificate or JWK; an asymmetric key "
                 "must never be used as an HMAC secret (use from_pem/from_jwk instead)"
@@ -174,20 +175,21 @@ class KeySet:
             raise KeyImportError('not a JWKS: expected a JSON object with a "keys" array')
         imported: list[VerificationKey] = []
         skipped: list[tuple[str | None, str]] = []
+        kid_counts: dict[str, int] = {}
         for entry in entries:
             kid = entry.get("kid") if isinstance(entry, Mapping) else None
             kid = kid if isinstance(kid, str) else None
+            if kid is not None:
+                kid_counts[kid] = kid_counts.get(kid, 0) + 1
             try:
                 imported.append(VerificationKey.from_jwk(entry))
             except KeyImportError as exc:
                 skipped.append((kid, str(exc)))
-        kid_counts: dict[str | None, int] = {}
-        for key in imported:
-            kid_counts[key.kid] = kid_counts.get(key.kid, 0) + 1
         # A published JWKS must not hold secrets; next to public keys an oct key is a leak.
         mixed = any(k.kty == "oct" for k in imported) and any(k.kty != "oct" for k in imported)
         kept: list[VerificationKey] = []
         for key in imported:
+            # A kid listed twice is ambiguous even when only one of the entries is importable.
             if key.kid is not None and kid_counts[key.kid] > 1:
                 skipped.append((key.kid, "duplicate kid: ambiguous, every key with it refused"))
             elif mixed and key.kty == "oct":
@@ -308,6 +310,15 @@ def _is_der_key(raw: bytes) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_jwk(raw: bytes) -> bool:
+    if not raw.lstrip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 # ROCA (CVE-2017-15361): moduli from the flawed generator are, modulo each small prime p,
