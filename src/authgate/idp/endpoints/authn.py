@@ -29,7 +29,6 @@ from starlette.routing import BaseRoute, Route
 
 from authgate.idp.config import FactorConfig, UserConfig
 from authgate.idp.errors import OktaJSONResponse, OktaProblem, okta_error
-from authgate.idp.ids import request_id
 from authgate.idp.state import IdP
 
 __all__ = [
@@ -135,9 +134,8 @@ class AuthnService:
         """Override how ``login``'s push factor answers from now on (None = back to config)."""
         user = self._user(login)
         with self._lock:
-            if answer is None:
-                self._push_answers.pop(user.id, None)
-            else:
+            self._push_answers.pop(user.id, None)
+            if answer is not None:
                 self._push_answers[user.id] = answer
 
     def redeem(self, session_token: str) -> str | None:
@@ -165,13 +163,8 @@ class AuthnService:
         return f"{self._base()}/factors/{factor.id}/verify"
 
     def _user_view(self, user: UserConfig) -> dict[str, Any]:
-        profile = {
-            "login": user.login,
-            "firstName": user.profile.get("firstName", ""),
-            "lastName": user.profile.get("lastName", ""),
-            "locale": user.profile.get("locale", "en_US"),
-            "timeZone": user.profile.get("timeZone", "America/Los_Angeles"),
-        }
+        defaults = {"firstName": "", "lastName": "", "locale": "en_US", "timeZone": "UTC"}
+        profile = {"login": user.login} | {k: user.profile.get(k, v) for k, v in defaults.items()}
         return {"id": user.id, "passwordChanged": _iso(0), "profile": profile}
 
     def _factor_view(self, user: UserConfig, factor: FactorConfig) -> dict[str, Any]:
@@ -187,10 +180,8 @@ class AuthnService:
             "_links": {"verify": {"href": self._verify_url(factor), "hints": {"allow": ["POST"]}}},
         }
 
-    def _answer(self, body: dict[str, Any], status: int = 200) -> Response:
-        return OktaJSONResponse(
-            body, status_code=status, headers={"X-Okta-Request-Id": request_id()}
-        )
+    def _answer(self, body: dict[str, Any]) -> Response:
+        return OktaJSONResponse(body)  # X-Okta-Request-Id and Date come from the app middleware
 
     def _transaction(self, user: UserConfig, status: str) -> _Transaction:
         tx = _Transaction(
@@ -380,9 +371,7 @@ def routes(idp: IdP) -> list[BaseRoute]:
                 return service.change_password(body)
             return service.primary(body)
         except OktaProblem as problem:
-            response = problem.response()
-            response.headers["X-Okta-Request-Id"] = request_id()
-            return response
+            return problem.response()
 
     async def admin_push(request: Request) -> Response:
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
