@@ -32,7 +32,7 @@ async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
     """The body parameters as a dict, after every §2.1 request-shape rule."""
     reject_query_credentials(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != FORM_TYPE:
+    if media_type not in (FORM_TYPE, ""):
         raise _bad(f"The request must have a Content-Type of {FORM_TYPE}.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -44,8 +44,15 @@ async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
         if size > max_bytes:
             raise _bad("The request body is too large.", 413)
         chunks.append(chunk)
+    body = b"".join(chunks)
+    if not media_type:
+        # An empty body without a type is an empty form (the parameter checks then speak);
+        # anything else must say what it is.
+        if body:
+            raise _bad(f"The request must have a Content-Type of {FORM_TYPE}.")
+        return {}
     try:
-        text = b"".join(chunks).decode("utf-8")
+        text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=200)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad("The request body could not be parsed.") from exc
