@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from authgate.errors import AuthgateError
 
@@ -25,5 +26,5 @@ def print_json(data: Any) -> None:
 
 def fail(error: AuthgateError, *, exit_code: int = 1) -> NoReturn:
     """Print ``error: <message> [<code>]`` on stderr and exit."""
-    err_console.print(f"[red]error:[/red] {error.detail} [dim]\\[{error.code}][/dim]")
+    err_console.print(f"[red]error:[/red] {escape(error.detail)} [dim]\\[{error.code}][/dim]")
     raise typer.Exit(exit_code)

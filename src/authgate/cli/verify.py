@@ -12,21 +12,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from authgate.errors import AuthError, AuthgateError
+from authgate.errors import AuthError, AuthgateError, ConfigError
 from authgate.principal import Principal
 from authgate.settings import IssuerSettings, load_settings
 from authgate.verifier import TokenVerifier
 from authgate.verifier_builder import build_issuer, build_key_source, build_verifier
 
-from .output import console, err_console, fail, print_json
+from .output import console, fail, print_json
 
 __all__ = ["verify_command"]
 
 
 def _issuer_from_flags(**flags: Any) -> IssuerSettings:
     data = {k: v for k, v in flags.items() if v not in (None, [], ())}
-    return IssuerSettings(**data)
+    try:
+        return IssuerSettings(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError("--" + str(first["loc"][0]).replace("_", "-"), first["msg"]) from None
 
 
 def _verifier(config: Path | None, issuer: str | None, flags: dict[str, Any]) -> TokenVerifier:
@@ -80,11 +85,10 @@ def verify_command(
     }
     try:
         if issuer is None and any(v not in (None, [], ()) for v in flags.values()):
-            err_console.print("[red]error:[/red] key/claim flags need --issuer [config.invalid]")
-            raise typer.Exit(2)
+            raise ConfigError("--issuer", "key and claim flags describe an issuer: add --issuer")
         verifier = _verifier(config, issuer, flags)
-    except AuthgateError as error:
-        fail(error, exit_code=2)
+    except AuthgateError as exc:
+        fail(exc, exit_code=2)
     if token == "-":
         _verify_stream(verifier)
         return
