@@ -98,7 +98,7 @@ def test_cache_lasts_max_age_then_refreshes(srv: JWKSServer, clock: ManualClock)
 
 def test_no_cache_header_means_min_ttl(srv: JWKSServer, clock: ManualClock) -> None:
     srv.set_keys([K1], cache_control="no-cache, no-store")
-    src = remote(srv, clock, min_ttl=60)
+    src = remote(srv, clock, min_ttl=60, refresh_ahead=0)
     src.get("k1")
     assert src.status().expires_in == 60
     clock.advance(59)
@@ -202,6 +202,21 @@ def test_rotation_has_zero_failed_lookups_threads(srv: JWKSServer, clock: Manual
         found = list(pool.map(lookup, range(32)))
     assert all(found)
     assert srv.fetch_count == 2
+
+
+@pytest.mark.anyio
+async def test_sync_and_async_callers_share_one_fetch(srv: JWKSServer, clock: ManualClock) -> None:
+    src = remote(srv, clock)
+    await src.aget("k1")
+    clock.advance(31)
+    srv.set_keys([K1, K2])
+    srv.delay = 0.3
+    in_threads = [asyncio.to_thread(src.get, "k2") for _ in range(8)]
+    in_loop = [src.aget("k2") for _ in range(200)]
+    results = await asyncio.gather(*in_threads, *in_loop)
+    assert all(r.get("k2") is not None for r in results)
+    assert srv.fetch_count == 2  # whichever side started it, the other side waited for it
+    await src.aclose()
 
 
 # -- unknown-kid storms -------------------------------------------------------------------------

@@ -140,6 +140,9 @@ class RemoteJWKS:
         self._fetches = self._failures = 0
         self._last_error: str | None = None
         self._closed = False
+        # A fetch may spend `timeout` connecting and `timeout` more reading before its own
+        # deadline fires; waiters give up a little after that.
+        self._wait_limit = 2 * options.timeout + 1.0
 
     @property
     def url(self) -> str:
@@ -166,7 +169,7 @@ class RemoteJWKS:
             self._fetch(flight)
         # A sync call from inside the loop running an async fetch would deadlock that loop.
         elif flight.loop is None or flight.loop is not _running_loop():
-            flight.done.wait(self._options.timeout + 1.0)
+            flight.done.wait(self._wait_limit)
         return self._settle()
 
     async def aget(self, kid: str | None) -> KeySet:
@@ -182,9 +185,9 @@ class RemoteJWKS:
             if act is _Act.USE_AND_REFRESH and keys is not None:
                 return keys
         if flight.task is not None and flight.loop is loop:
-            await asyncio.wait({flight.task}, timeout=self._options.timeout + 1.0)
+            await asyncio.wait({flight.task}, timeout=self._wait_limit)
         else:  # the fetch runs in a thread or another loop
-            await asyncio.to_thread(flight.done.wait, self._options.timeout + 1.0)
+            await asyncio.to_thread(flight.done.wait, self._wait_limit)
         return self._settle()
 
     def status(self) -> KeySourceStatus:
