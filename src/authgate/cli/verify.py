@@ -7,6 +7,7 @@ token, so a batch can be checked in a pipeline; the exit code is 0 only if all v
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -89,10 +90,17 @@ def verify_command(
         verifier = _verifier(config, issuer, flags)
     except AuthgateError as exc:
         fail(exc, exit_code=2)
-    if token == "-":
-        _verify_stream(verifier)
-        return
-    principal, error = _result(verifier, token.strip())
+    try:
+        if token == "-":
+            _verify_stream(verifier)
+        else:
+            _verify_one(verifier, token.strip(), json=json)
+    finally:
+        asyncio.run(verifier.aclose())  # closes key-fetch connections
+
+
+def _verify_one(verifier: TokenVerifier, token: str, *, json: bool) -> None:
+    principal, error = _result(verifier, token)
     if json:
         print_json(_line(principal, error))
     elif principal is not None:
