@@ -65,8 +65,20 @@ class ErrorCode(StrEnum):
     RATE_LIMITED_IDENTITY = "auth.rate_limited.identity"
     # service tokens
     INVALID_SERVICE_TOKEN = "auth.invalid_service_token"
-    # outbound (Okta client)
+    # outbound (Okta client): what Okta answered, mapped to what to change
     OKTA_CIRCUIT_OPEN = "okta.circuit_open"
+    OKTA_INVALID_CLIENT = "okta.invalid_client"
+    OKTA_INVALID_SCOPE = "okta.invalid_scope"
+    OKTA_INVALID_GRANT = "okta.invalid_grant"
+    OKTA_UNAUTHORIZED_CLIENT = "okta.unauthorized_client"
+    OKTA_ACCESS_DENIED = "okta.access_denied"
+    OKTA_DPOP_REQUIRED = "okta.dpop_required"
+    OKTA_INVALID_REQUEST = "okta.invalid_request"
+    OKTA_FORBIDDEN = "okta.forbidden"
+    OKTA_NOT_FOUND = "okta.not_found"
+    OKTA_RATE_LIMITED = "okta.rate_limited"
+    OKTA_UNAVAILABLE = "okta.unavailable"
+    OKTA_BAD_RESPONSE = "okta.bad_response"
     # configuration
     CONFIG_INVALID = "config.invalid"
 
@@ -87,6 +99,11 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED_IDENTITY: 429,
     ErrorCode.JWKS_UNAVAILABLE: 503,
     ErrorCode.OKTA_CIRCUIT_OPEN: 503,
+    ErrorCode.OKTA_RATE_LIMITED: 429,
+    ErrorCode.OKTA_UNAVAILABLE: 503,
+    ErrorCode.OKTA_BAD_RESPONSE: 502,
+    ErrorCode.OKTA_FORBIDDEN: 403,
+    ErrorCode.OKTA_NOT_FOUND: 404,
     ErrorCode.CONFIG_INVALID: 500,
 }
 
