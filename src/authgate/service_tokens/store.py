@@ -166,6 +166,9 @@ class TokenStore:
                 parents=True, exist_ok=True
             )
         self.engine: AsyncEngine = create_async_engine(self.url, **engine_args)
+        # The request-path read needs no transaction: autocommit skips a BEGIN and a ROLLBACK
+        # round trip per lookup (the same pool, so no extra connections).
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.clock = clock
 
     @classmethod
@@ -245,7 +248,7 @@ class TokenStore:
             .where(tokens.c.id == token_id)
             .where((token_secrets.c.valid_until.is_(None)) | (token_secrets.c.valid_until > cutoff))
         )
-        async with self.engine.connect() as conn:
+        async with self._reader.connect() as conn:
             rows = (await conn.execute(query)).all()
         if not rows:
             return None
