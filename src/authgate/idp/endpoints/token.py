@@ -26,17 +26,18 @@ async def token(request: Request) -> Response:
     server = server_of(request)
     form = await read_form(request, idp.config.max_body_bytes)
     endpoint = server.endpoint("token")
+    grant = form.get("grant_type")
+    if grant:  # logged even when client authentication fails
+        request.state.grant_type = grant[:100]
     client = authenticate_client(idp, form, request.headers.get("authorization"), endpoint)
     request.state.client_id = client.app.client_id
     supported = ORG_GRANTS if server.is_org else CUSTOM_GRANTS
-    grant = form.get("grant_type")
     if not grant:
         raise OAuthProblem(
             400,
             "invalid_request",
             f"The token request must specify a 'grant_type'. Valid values: [{', '.join(supported)}]",
         )
-    request.state.grant_type = grant[:100]
     if grant == EXCHANGE_GRANT and server.is_org:
         raise OAuthProblem(
             400, "unsupported_grant_type", f"'{EXCHANGE_GRANT}' grant type is not supported."
