@@ -134,6 +134,9 @@ class RemoteJWKS:
         self._lock = threading.Lock()  # guards all state below; never held across IO
         self._keys: KeySet | None = None
         self._loaded_at = self._refresh_at = self._expires_at = 0.0
+        # Steady-state lookups read this pair without the lock: one attribute read is atomic,
+        # so they see either the old pair or the new one, both valid answers.
+        self._fresh: tuple[KeySet | None, float] = (None, 0.0)
         self._flight: _Flight | None = None
         self._last_start: float | None = None
         self._started_seq = self._landed_seq = 0
@@ -152,11 +155,13 @@ class RemoteJWKS:
     def current(self) -> KeySet | None:
         # Only fresh keys: once a refresh is due the caller must go through get()/aget(), which
         # answer at once and start that refresh — a fast path on current() cannot starve it.
-        now = self._clock.monotonic()
-        with self._lock:
-            return self._keys if now < self._refresh_at else None
+        keys, refresh_at = self._fresh
+        return keys if self._clock.monotonic() < refresh_at else None
 
     def get(self, kid: str | None) -> KeySet:
+        keys = self.current()
+        if keys is not None and (kid is None or keys.get(kid) is not None):
+            return keys
         act, keys, flight = self._plan(kid, loop=None)
         if act is _Act.USE and keys is not None:
             return keys
@@ -173,6 +178,9 @@ class RemoteJWKS:
         return self._settle()
 
     async def aget(self, kid: str | None) -> KeySet:
+        keys = self.current()
+        if keys is not None and (kid is None or keys.get(kid) is not None):
+            return keys
         loop = asyncio.get_running_loop()
         act, keys, flight = self._plan(kid, loop=loop)
         if act is _Act.USE and keys is not None:
@@ -209,7 +217,7 @@ class RemoteJWKS:
 
     async def aclose(self) -> None:
         with self._lock:
-            self._closed = True
+            self._closed, self._fresh = True, (None, 0.0)
         loop = asyncio.get_running_loop()
         mine = [t for t in self._tasks if t.get_loop() is loop]
         for task in mine:
@@ -223,7 +231,7 @@ class RemoteJWKS:
     def close(self) -> None:
         """Sync-only shutdown: refuse new lookups and close the sync client (async: aclose)."""
         with self._lock:
-            self._closed = True
+            self._closed, self._fresh = True, (None, 0.0)
         if self._client is not None:
             self._client.close()
 
@@ -326,12 +334,13 @@ class RemoteJWKS:
             return
         now = self._clock.monotonic()
         with self._lock:
-            if flight.seq <= self._landed_seq:
-                return  # a newer fetch already landed; this slow one is old news
+            if flight.seq <= self._landed_seq or self._closed:
+                return  # a newer fetch already landed (this slow one is old news), or closing
             self._keys, self._landed_seq, self._last_error = keys, flight.seq, None
             self._loaded_at = now
             self._refresh_at = now + ttl * (1 - self._options.refresh_ahead)
             self._expires_at = now + ttl
+            self._fresh = (keys, self._refresh_at)
         logger.info("JWKS %s loaded: kids=%s ttl=%.0fs", self._url, sorted(keys.kids), ttl)
 
     # -- IO ----------------------------------------------------------------------------------------
