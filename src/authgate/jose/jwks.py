@@ -28,6 +28,7 @@ from authgate.clock import Clock, system_clock
 from authgate.errors import AuthError, ConfigError, ErrorCode
 from authgate.jose.key_source import (
     FetchError,
+    FetchLimits,
     KeySourceStatus,
     Response,
     aget_capped,
@@ -125,6 +126,7 @@ class RemoteJWKS:
             url, setting="jwks_uri", allow_insecure_http=options.allow_insecure_http
         )
         self._options = options
+        self._limits: FetchLimits = {"time_limit": options.timeout, "max_bytes": options.max_bytes}
         self._clock = clock
         self._transport = transport
         self._async_transport = async_transport
@@ -347,42 +349,28 @@ class RemoteJWKS:
     def _fetch(self, flight: _Flight) -> None:
         try:
             with self._lock:
-                if self._client is None:
-                    self._client = sync_client(self._transport, self._options.timeout)
-                client = self._client
-            result: Response | FetchError = get_capped(
-                client,
-                self._url,
-                time_limit=self._options.timeout,
-                max_bytes=self._options.max_bytes,
-            )
-        except FetchError as exc:
-            result = exc
+                self._client = self._client or sync_client(self._transport, self._options.timeout)
+            result: Response | FetchError = get_capped(self._client, self._url, **self._limits)
         except Exception as exc:  # noqa: BLE001 - a background thread must always land its flight
-            result = FetchError(f"unexpected {type(exc).__name__}: {exc}")
-        try:
-            self._land(flight, result)
-        finally:
-            self._release(flight)
+            result = _failure(exc)
+        self._finish(flight, result)
 
     async def _afetch(self, flight: _Flight) -> None:
         try:
-            if self._aclient is None:
-                self._aclient = async_client(self._async_transport, self._options.timeout)
-            result: Response | FetchError = await aget_capped(
-                self._aclient,
-                self._url,
-                time_limit=self._options.timeout,
-                max_bytes=self._options.max_bytes,
+            self._aclient = self._aclient or async_client(
+                self._async_transport, self._options.timeout
             )
-        except FetchError as exc:
-            result = exc
+            result: Response | FetchError = await aget_capped(
+                self._aclient, self._url, **self._limits
+            )
         except asyncio.CancelledError:
-            self._land(flight, FetchError("fetch cancelled (key source closing)"))
-            self._release(flight)
+            self._finish(flight, FetchError("fetch cancelled (key source closing)"))
             raise
         except Exception as exc:  # noqa: BLE001 - waiters must always be released
-            result = FetchError(f"unexpected {type(exc).__name__}: {exc}")
+            result = _failure(exc)
+        self._finish(flight, result)
+
+    def _finish(self, flight: _Flight, result: Response | FetchError) -> None:
         try:
             self._land(flight, result)
         finally:
@@ -393,6 +381,10 @@ class RemoteJWKS:
             if self._flight is flight:
                 self._flight = None
         flight.done.set()
+
+
+def _failure(exc: Exception) -> FetchError:
+    return exc if isinstance(exc, FetchError) else FetchError(f"unexpected {exc!r}")
 
 
 def _key_set(doc: dict[str, object]) -> KeySet:

@@ -17,7 +17,7 @@ import ipaddress
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 import httpx
 
@@ -27,6 +27,7 @@ from authgate.jose.keys import KeyImportError, KeySet, VerificationKey
 
 __all__ = [
     "FetchError",
+    "FetchLimits",
     "KeySource",
     "KeySourceStatus",
     "Response",
@@ -172,6 +173,13 @@ class FetchError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+
+class FetchLimits(TypedDict):
+    """Keyword limits for :func:`get_capped` / :func:`aget_capped`."""
+
+    time_limit: float
+    max_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
