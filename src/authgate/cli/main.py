@@ -8,6 +8,8 @@ import typer
 
 from authgate import __version__
 
+from . import audit, idp, tokens
+from .demo import demo_command
 from .inspect import inspect_command
 from .verify import verify_command
 
@@ -21,6 +23,10 @@ app = typer.Typer(
 )
 app.command("verify")(verify_command)
 app.command("inspect")(inspect_command)
+app.command("demo")(demo_command)
+app.add_typer(idp.app, name="idp")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 
 def _version(value: bool) -> None:
