@@ -166,9 +166,14 @@ class TokenStore:
                 parents=True, exist_ok=True
             )
         self.engine: AsyncEngine = create_async_engine(self.url, **engine_args)
-        # The request-path read needs no transaction: autocommit skips a BEGIN and a ROLLBACK
-        # round trip per lookup (the same pool, so no extra connections).
-        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The request-path read needs no transaction: on PostgreSQL autocommit skips a BEGIN
+        # and a ROLLBACK round trip per lookup (same pool). On aiosqlite, switching the mode
+        # costs two thread hops per checkout, more than it saves, so SQLite keeps the default.
+        self._reader = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
         self.clock = clock
 
     @classmethod
