@@ -107,7 +107,9 @@ def _walkthrough(idp: IdP) -> None:
             principal.require_role("Admin")
         except AuthError as error:
             console.print(
-                f"   require_role('Admin') → {error.status} [{error.code}] {error.detail}"
+                f"   require_role('Admin') → {error.status} {error.code}: {error.detail}",
+                markup=False,
+                soft_wrap=True,
             )
     except AuthgateError as error:
         fail(error)
