@@ -122,17 +122,16 @@ def test_refresh_ahead_runs_in_background_sync(srv: JWKSServer, clock: ManualClo
     src.get("k1")
     assert srv.fetch_count == 1  # not yet in the refresh window
     srv.set_keys([K1, K2], cache_control="max-age=100")
-    srv.delay = 1.0
+    gate = srv.hold()
     assert src.current() is not None
     clock.advance(2)
     assert src.current() is None  # refresh due: a verifier's fast path must defer to get()
-    started = time.monotonic()
-    keys = src.get("k1")
-    assert time.monotonic() - started < 0.5  # did not wait for the 1 s response
+    keys = src.get("k1")  # returns although the server holds the refresh response
     assert keys.kids == {"k1"}
     assert srv.wait_for_requests(2)
-    assert srv.served() == 1  # the refresh response is still being held by the server
+    assert srv.served() == 1  # the refresh is still in flight
     assert src.get("k1").kids == {"k1"}  # a second lookup joins nothing and waits for nothing
+    gate.set()
     assert src.drain(5)
     assert srv.fetch_count == 2
     fresh = src.current()
@@ -148,12 +147,13 @@ async def test_refresh_ahead_runs_in_background_async(srv: JWKSServer, clock: Ma
     src = remote(srv, clock)
     await src.aget("k1")
     srv.set_keys([K1, K2], cache_control="max-age=100")
-    srv.delay = 1.0
+    gate = srv.hold()
     clock.advance(85)
-    started = time.monotonic()
     results = await asyncio.gather(*(src.aget("k1") for _ in range(100)))
-    assert time.monotonic() - started < 0.5
-    assert all(r.kids == {"k1"} for r in results)
+    assert all(r.kids == {"k1"} for r in results)  # answered while the refresh is held
+    assert await asyncio.to_thread(srv.wait_for_requests, 2)
+    assert srv.served() == 1
+    gate.set()
     assert await asyncio.to_thread(src.drain, 5)
     assert srv.fetch_count == 2  # one background refresh for 100 lookups
     assert (await src.aget("k2")).kids == {"k1", "k2"}
@@ -261,14 +261,15 @@ def test_slow_old_fetch_never_overwrites_newer_keys(srv: JWKSServer, clock: Manu
     src.get("k1")
     clock.advance(31)
     srv.set_keys([K1, K2])
-    srv.delay = 1.0
+    gate = srv.hold()
     slow = threading.Thread(target=src.get, args=("k2",))
-    slow.start()  # fetch #2 asks now and answers [k1, k2] a second later
+    slow.start()  # fetch #2 asks now; its answer [k1, k2] is held
     assert srv.wait_for_requests(2)
-    srv.delay = 0
+    srv.stop_holding()
     srv.set_keys([K3])
     clock.advance(31)  # fetch #2 now looks hung: a new fetch may start
     assert src.get("k3").kids == {"k3"}  # fetch #3 lands first
+    gate.set()
     slow.join(5)
     assert not slow.is_alive()
     assert srv.served() == 3  # the slow answer did arrive...
@@ -430,13 +431,13 @@ def test_dev_flag_allows_plain_http() -> None:
 async def test_aclose_cancels_background_refresh(srv: JWKSServer, clock: ManualClock) -> None:
     src = remote(srv, clock)
     await src.aget("k1")
-    srv.delay = 3.0
+    srv.hold()
     clock.advance(290)
-    await src.aget("k1")  # starts a background refresh the server holds for 3 s
+    await src.aget("k1")  # starts a background refresh the server holds
     assert await asyncio.to_thread(srv.wait_for_requests, 2)
     started = time.monotonic()
     await src.aclose()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # did not wait for the held (10 s) response
     assert src.drain(0)
     with pytest.raises(AuthError) as exc:
         await src.aget("k1")

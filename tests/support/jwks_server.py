@@ -7,6 +7,7 @@ size — and reads back how many requests arrived, so cache behaviour is asserte
     with JWKSServer() as srv:
         srv.set_keys([ec_jwk("k1")], cache_control="max-age=600")
         srv.delay = 0.5            # the next responses are held this long (server side)
+        gate = srv.hold()          # ...or held until gate.set(), with no timing assumptions
         srv.fail_with(503)         # ...or answer 503 until fail_with(None)
         srv.fetch_count            # JWKS requests received so far
 
@@ -90,6 +91,8 @@ class JWKSServer:
         self._arrived = threading.Condition(self._lock)
         self._replies: dict[str, _Reply] = {JWKS_PATH: _json_reply({"keys": []}, "max-age=300")}
         self._failure: int | None = None
+        self._gate: threading.Event | None = None
+        self._gates: list[threading.Event] = []
         self._received: Counter[str] = Counter()
         self._served: Counter[str] = Counter()
         self.delay = 0.0
@@ -117,6 +120,8 @@ class JWKSServer:
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
+        for gate in self._gates:
+            gate.set()
         if self._loop is not None and self._closing is not None:
             self._loop.call_soon_threadsafe(self._closing.set)  # cut deliberate delays short
         self._server.should_exit = True
@@ -161,6 +166,23 @@ class JWKSServer:
                 body, headers={"content-type": content_type}, chunked=chunked
             )
 
+    def hold(self) -> threading.Event:
+        """Hold every response requested from now on until the returned gate is set.
+
+        Deterministic where ``delay`` is not: "the lookup returned before the fetch completed"
+        holds however slow the machine is. Held requests give up after 10 s.
+        """
+        gate = threading.Event()
+        with self._lock:
+            self._gate = gate
+            self._gates.append(gate)
+        return gate
+
+    def stop_holding(self) -> None:
+        """Requests from now on are not held (those already held wait for their gate)."""
+        with self._lock:
+            self._gate = None
+
     def fail_with(self, status: int | None) -> None:
         """Answer every request with this status (and a small JSON error) until called with None."""
         with self._lock:
@@ -198,11 +220,13 @@ class JWKSServer:
             self._received[path] += 1
             self._arrived.notify_all()
             reply = self._replies.get(path)
-            failure, delay = self._failure, self.delay
+            failure, delay, gate = self._failure, self.delay, self._gate
         if failure is not None:
             reply = _Reply(b'{"error":"test_failure"}', status=failure)
         elif reply is None:
             reply = _Reply(b'{"error":"not_found"}', status=404)
+        if gate is not None:
+            await asyncio.to_thread(gate.wait, 10)
         if delay > 0:
             await self._hold(delay)
         response = self._response(reply)
