@@ -116,3 +116,16 @@ def test_revoke_refresh_token_revokes_its_access_tokens(
         served.endpoint("introspect"), data={"token": body["refresh_token"]}, auth=auth
     ).json() == {"active": False}
     assert introspect(http, served, body["access_token"]).json() == {"active": False}
+
+
+def test_public_client_introspects_with_query_client_id(
+    served: ServedIdP, http: httpx.Client
+) -> None:
+    spa = served.idp.config.app("demo-spa")
+    assert spa is not None
+    token = cc_token(http, served)
+    response = http.post(
+        served.endpoint("introspect") + f"?client_id={spa.client_id}", data={"token": token}
+    )
+    assert response.status_code == 200
+    assert response.json()["active"] is True

@@ -196,6 +196,7 @@ def create_app(idp: IdP) -> Starlette:
     # Rate limits sit inside the request log so that 429 answers are logged too.
     limiter = RateLimiter(RateLimitSettings.from_config(idp.config.rate_limits), idp.clock)
     app.state.rate_limiter = limiter
+    idp.reset_hooks.append(limiter.reset_all)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(IdPMiddleware, idp=idp)
     return app

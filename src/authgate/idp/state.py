@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +133,8 @@ class IdP:
         self.codes: dict[str, AuthCode] = {}
         self._used: dict[tuple[str, str], float] = {}
         self._nonces: list[tuple[str, float]] = []
+        # Extra state living next to the IdP (e.g. rate-limit counters) registers its reset here.
+        self.reset_hooks: list[Callable[[], None]] = []
 
     # -- servers and apps --------------------------------------------------------------------
     @property
@@ -283,3 +286,5 @@ class IdP:
         self.faults.clear()
         self.request_log.clear()
         self.clock.skew = 0.0
+        for hook in self.reset_hooks:
+            hook()

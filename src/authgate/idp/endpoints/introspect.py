@@ -92,6 +92,8 @@ async def introspect(request: Request) -> Response:
     idp = idp_of(request)
     server = server_of(request)
     form = await read_form(request, idp.config.max_body_bytes)
+    if "client_id" in request.query_params:  # okta-wire §4.1: public clients may use the query
+        form.setdefault("client_id", request.query_params["client_id"])
     client = authenticate_client(
         idp, form, request.headers.get("authorization"), server.endpoint("introspect")
     )
