@@ -1,0 +1,253 @@
+"""Benchmark plumbing shared by ``bench/*.py``: a calibrated timer and signed Okta-shaped tokens.
+
+Timing follows the usual micro-benchmark hygiene: one CPU (``os.sched_setaffinity`` where the
+OS has it) so the scheduler does not migrate the process mid-row, ``gc`` off while a row runs
+so a collection never lands inside one sample, the loop count calibrated so every repeat lasts
+long enough for ``perf_counter_ns`` to be precise, and the best of several repeats, because
+noise on a shared machine only ever adds time.
+
+Tokens are signed here with ``cryptography`` directly rather than through authgate, so the
+benchmark never measures a token its own code produced (and does not depend on ``tests/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import hmac
+import json
+import os
+import secrets
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import repeat
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+ISSUER = "https://dev-123.okta.com/oauth2/default"
+AUDIENCE = "api://default"
+SUBJECT = "alice@example.com"
+ALGORITHMS = ("RS256", "ES256", "EdDSA", "HS256")
+
+Timed = Callable[[int], int]
+"""``timed(n)`` runs the operation ``n`` times and returns the elapsed nanoseconds."""
+
+
+# -- timing --------------------------------------------------------------------------------------
+def pin_to_one_cpu() -> int | None:
+    """Pin this process to one allowed CPU (the last: CPU 0 takes most interrupts)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpu = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def loop(op: Callable[[], object]) -> Timed:
+    """A :data:`Timed` over a zero-argument callable; ``repeat`` keeps loop overhead ~10 ns."""
+
+    def timed(n: int) -> int:
+        start = time.perf_counter_ns()
+        for _ in repeat(None, n):
+            op()
+        return time.perf_counter_ns() - start
+
+    return timed
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One row's result: best and median µs per call over ``repeats`` runs of ``loops`` calls."""
+
+    best_us: float
+    median_us: float
+    loops: int
+    repeats: int
+
+    @property
+    def spread(self) -> float:
+        """How far the median sits above the best (0.05 = 5 %): a noise indicator."""
+        return self.median_us / self.best_us - 1.0
+
+
+def measure(timers: list[Timed], *, seconds: float, repeats: int) -> list[Sample]:
+    """Time each of ``timers`` for about ``seconds`` in all, their repeats interleaved.
+
+    Round-robin repeats mean every contender sees the same background load, so ratios between
+    rows of one run stay meaningful on a busy machine even when absolute figures drift.
+    """
+    per_repeat_ns = seconds * 1e9 / repeats
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        loops = [_calibrate(timed, per_repeat_ns) for timed in timers]
+        runs: list[list[float]] = [[] for _ in timers]
+        for _ in range(repeats):
+            for timed, n, out in zip(timers, loops, runs, strict=True):
+                out.append(timed(n) / n / 1000)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return [
+        Sample(min(out), statistics.median(out), n, repeats)
+        for n, out in zip(loops, runs, strict=True)
+    ]
+
+
+def _calibrate(timed: Timed, per_repeat_ns: float) -> int:
+    timed(3)  # warm-up: first calls fill caches (parsed headers, key verifiers, JWKS)
+    loops = 1
+    while True:
+        elapsed = timed(loops)
+        if elapsed >= per_repeat_ns / 10 or loops >= 1 << 24:
+            break
+        loops *= 4
+    return max(1, int(loops * per_repeat_ns / max(elapsed, 1)))
+
+
+# -- keys and tokens -----------------------------------------------------------------------------
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _uint(value: int, size: int) -> str:
+    return b64url(value.to_bytes(size, "big"))
+
+
+@dataclass(frozen=True)
+class BenchKey:
+    """One signing key per algorithm: the private half, public JWK, and loaded public key."""
+
+    alg: str
+    kid: str
+    private: Any
+    public: Any  # cryptography public key, or the HMAC secret (bytes) for HS256
+    jwk: dict[str, str]
+
+    def sign(self, message: bytes) -> bytes:
+        """The JWS signature (RFC 7518 §3): raw r‖s for ECDSA, not DER."""
+        if self.alg == "RS256":
+            return self.private.sign(message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[no-any-return]
+        if self.alg == "ES256":
+            r, s = decode_dss_signature(self.private.sign(message, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        if self.alg == "EdDSA":
+            return self.private.sign(message)  # type: ignore[no-any-return]
+        return hmac.digest(self.private, message, "sha256")
+
+
+def make_key(alg: str) -> BenchKey:
+    """A fresh key for ``alg``: RSA-2048, P-256, Ed25519 or a 32-byte HMAC secret."""
+    kid = f"bench-{alg.lower()}"
+    if alg == "RS256":
+        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        nums = private.public_key().public_numbers()
+        jwk = {"kty": "RSA", "n": _uint(nums.n, 256), "e": _uint(nums.e, 3)}
+    elif alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+        point = private.public_key().public_numbers()
+        jwk = {"kty": "EC", "crv": "P-256", "x": _uint(point.x, 32), "y": _uint(point.y, 32)}
+    elif alg == "EdDSA":
+        private = Ed25519PrivateKey.generate()
+        raw = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
+    elif alg == "HS256":
+        private = secrets.token_bytes(32)
+        jwk = {"kty": "oct", "k": b64url(private)}
+    else:
+        raise ValueError(f"no bench key for {alg}")
+    public = private if alg == "HS256" else private.public_key()
+    return BenchKey(alg, kid, private, public, {**jwk, "kid": kid, "alg": alg, "use": "sig"})
+
+
+def okta_access_claims(now: int) -> dict[str, Any]:
+    """An Okta custom-authorization-server user access token's claims (about 1.1 KB signed)."""
+    return {
+        "ver": 1,
+        "jti": "AT." + b64url(secrets.token_bytes(32)),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 3600,
+        "cid": "0oa9bench0client0id1",
+        "uid": "00u9bench0user0id123",
+        "scp": ["openid", "profile", "email", "api:read", "api:write"],
+        "sub": SUBJECT,
+        "groups": [f"authgate-group-{n:02d}" for n in range(10)],
+    }
+
+
+def sign_token(key: BenchKey, claims: dict[str, Any]) -> str:
+    """A compact JWS (RFC 7515 §7.1) with ``alg``, ``kid`` and ``typ`` in the header."""
+    header = {"alg": key.alg, "kid": key.kid, "typ": "JWT"}
+    raw = [json.dumps(part, separators=(",", ":")).encode() for part in (header, claims)]
+    signing_input = f"{b64url(raw[0])}.{b64url(raw[1])}"
+    return f"{signing_input}.{b64url(key.sign(signing_input.encode()))}"
+
+
+def tampered(token: str) -> dict[str, str]:
+    """Two forgeries every verifier must refuse: a changed claim, and one flipped signature bit."""
+    head, payload, signature = token.split(".")
+    claims = json.loads(b64url_decode(payload))
+    claims["sub"] = "mallory@example.com"
+    forged_payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    raw_signature = bytearray(b64url_decode(signature))
+    raw_signature[len(raw_signature) // 2] ^= 0x01
+    return {
+        "changed sub": f"{head}.{forged_payload}.{signature}",
+        "flipped signature bit": f"{head}.{payload}.{b64url(bytes(raw_signature))}",
+    }
+
+
+# -- a local JSON endpoint -----------------------------------------------------------------------
+class LocalJSONServer:
+    """Serve one JSON document at ``path`` on 127.0.0.1 (a free port) and count the fetches.
+
+    Stands in for an IdP's JWKS endpoint, so peers that insist on fetching keys themselves do
+    it over a real socket, and the count shows whether their cache held during a row.
+    """
+
+    def __init__(self, path: str, document: object, *, max_age: int = 86400) -> None:
+        body = json.dumps(document).encode()
+        owner = self
+        self.hits = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.hits += 1
+                found = self.path == path
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", f"max-age={max_age}")
+                self.send_header("Content-Length", str(len(body) if found else 0))
+                self.end_headers()
+                if found:
+                    self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # one line per fetch would interleave with the table
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
