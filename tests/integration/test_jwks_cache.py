@@ -324,12 +324,12 @@ def test_first_load_failure_is_unavailable_and_paced(srv: JWKSServer, clock: Man
 
 
 def test_slow_idp_times_out_on_first_load(srv: JWKSServer, clock: ManualClock) -> None:
-    srv.delay = 2.0
+    srv.delay = 5.0  # cut short when the server stops, so it costs the suite nothing
     src = remote(srv, clock, timeout=0.2)
     started = time.monotonic()
     with pytest.raises(AuthError) as exc:
         src.get("k1")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0  # gave up long before the answer
     assert "timed out after 0.2s" in unavailable(exc)
 
 
@@ -337,7 +337,7 @@ def test_slow_idp_times_out_on_first_load(srv: JWKSServer, clock: ManualClock) -
 async def test_slow_idp_keeps_stale_keys_on_refresh(srv: JWKSServer, clock: ManualClock) -> None:
     src = remote(srv, clock, timeout=0.2)
     await src.aget("k1")
-    srv.delay = 2.0
+    srv.delay = 5.0
     clock.advance(301)
     assert (await src.aget("k1")).kids == {"k1"}
     assert await asyncio.to_thread(src.drain, 5)
