@@ -62,12 +62,18 @@ class CompactJWS:
 
 def b64url_decode(segment: bytes) -> bytes:
     """Decode unpadded, canonical base64url (RFC 7515 §2); ValueError for any other spelling."""
+    return _decode_translated(segment.translate(_TO_STANDARD))
+
+
+def _decode_translated(segment: bytes) -> bytes:
+    # `segment` went through _TO_STANDARD; the canonical last characters are the same in both
+    # alphabets, so the check holds after translation.
     rest = len(segment) & 3
     if rest:
         if rest == 1 or segment[-1] not in _CANONICAL_LAST[rest]:
             raise ValueError("not canonical unpadded base64url")
-        return a2b_base64(segment.translate(_TO_STANDARD) + _PADDING[rest], strict_mode=True)
-    return a2b_base64(segment.translate(_TO_STANDARD), strict_mode=True)
+        segment += _PADDING[rest]
+    return a2b_base64(segment, strict_mode=True)
 
 
 def split_compact(
@@ -88,8 +94,10 @@ def split_compact(
         except UnicodeEncodeError:
             raise _malformed("token contains non-ASCII characters") from None
     else:
-        data = bytes(token)
-    parts = data.split(b".")
+        data = token if type(token) is bytes else bytes(token)
+    # One translation for the whole token ('.' is untouched); segments are then decoded as
+    # standard base64 in strict mode.
+    parts = data.translate(_TO_STANDARD).split(b".")
     if len(parts) != 3:
         raise _shape_error(len(parts))
     encoded_header, encoded_payload, encoded_signature = parts
@@ -224,7 +232,7 @@ def _loads_object_segment(encoded: bytes, index: int) -> dict[str, Any]:
 
 def _decode_segment(encoded: bytes, index: int) -> bytes:
     try:
-        return b64url_decode(encoded)
+        return _decode_translated(encoded)
     except ValueError:
         raise _malformed(
             f"token {_SEGMENT_NAMES[index]} is not canonical unpadded base64url (only A-Z a-z "
