@@ -13,24 +13,34 @@ benchmark never measures a token its own code produced (and does not depend on `
 from __future__ import annotations
 
 import base64
+import cProfile
 import gc
 import hmac
 import json
 import os
+import platform
+import pstats
 import secrets
 import statistics
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 ISSUER = "https://dev-123.okta.com/oauth2/default"
 AUDIENCE = "api://default"
@@ -114,6 +124,77 @@ def _calibrate(timed: Timed, per_repeat_ns: float) -> int:
     return max(1, int(loops * per_repeat_ns / max(elapsed, 1)))
 
 
+def profile_top(timed: Timed, loops: int, *, top: int) -> list[str]:
+    """cProfile ``timed(loops)``; one line per function: own and cumulative µs per operation.
+
+    cProfile charges every Python call a fixed cost, so small functions look dearer than they
+    are; use it to find *where* time goes and :func:`measure` on a step for *how much*.
+    """
+    profiler = cProfile.Profile()
+    profiler.runcall(timed, loops)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.items():
+        where = f"{Path(filename).name}:{line}({name})" if line else name
+        rows.append((own / loops * 1e6, cumulative / loops * 1e6, calls / loops, where))
+    rows.sort(reverse=True)
+    return [f"  {o:7.2f} own {c:7.2f} cum {n:5.1f}x  {w}" for o, c, n, w in rows[:top]]
+
+
+def environment(cpu: int | None, *, seconds: float, repeats: int) -> dict[str, Any]:
+    """What a reader needs to compare two runs: versions, pinning and the timing method."""
+    libs = ("authgate", "cryptography", "pyjwt", "joserfc", "authlib", "okta-jwt-verifier")
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "pinned_cpu": cpu,
+        "seconds_per_row": seconds,
+        "repeats": repeats,
+        "statistic": "best of the repeats, interleaved across rows; median also given",
+        "versions": {name: version(name) for name in libs},
+    }
+
+
+def render_table(head: tuple[str, ...], cells: list[tuple[str, ...]], *, markdown: bool) -> str:
+    """Text (first two columns left-aligned, a blank line between groups) or a Markdown table."""
+    if markdown:
+        rule = "|" + "|".join("---" if i < 2 else "--:" for i in range(len(head))) + "|"
+        return "\n".join(["| " + " | ".join(head) + " |", rule] +
+                         ["| " + " | ".join(c) + " |" for c in cells])  # fmt: skip
+    widths = [max(len(row[i]) for row in [head, *cells]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    lines, group = [fmt.format(*head)], cells[0][0] if cells else ""
+    for row in cells:
+        if row[0] != group:
+            lines.append("")
+            group = row[0]
+        lines.append(fmt.format(*row))
+    return "\n".join(lines)
+
+
+def prove(
+    name: str, check: Callable[[str], str], token: str, subject: str, forgeries: dict[str, str]
+) -> dict[str, str]:
+    """Refuse to time a verifier that returns the wrong subject or accepts a forgery.
+
+    Returns how each forgery was refused (exception type, plus ``code`` when it has one).
+    """
+    got = check(token)
+    if got != subject:
+        raise SystemExit(f"{name}: verified sub is {got!r}, expected {subject!r}")
+    refused: dict[str, str] = {}
+    for what, forged in forgeries.items():
+        try:
+            check(forged)
+        except Exception as exc:  # any refusal will do; which one is reported
+            code = getattr(exc, "code", None)
+            refused[what] = type(exc).__name__ + (f"({code})" if code else "")
+        else:
+            raise SystemExit(f"{name}: ACCEPTED a forged token ({what}); not timing it")
+    return refused
+
+
 # -- keys and tokens -----------------------------------------------------------------------------
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -147,6 +228,31 @@ class BenchKey:
         if self.alg == "EdDSA":
             return self.private.sign(message)  # type: ignore[no-any-return]
         return hmac.digest(self.private, message, "sha256")
+
+    def floor(self, token: str) -> Callable[[], object]:
+        """The cost floor: ``cryptography`` verifying ``token``'s signature, all else done ahead.
+
+        Signing input and signature are decoded beforehand (and an ECDSA r‖s turned into the
+        DER ``cryptography`` wants); padding and hash objects are built once. Raises
+        ``InvalidSignature`` when called on a forged token.
+        """
+        head, payload, sig = token.split(".")
+        data, raw = f"{head}.{payload}".encode(), b64url_decode(sig)
+        if self.alg == "RS256":
+            return partial(self.public.verify, raw, data, padding.PKCS1v15(), hashes.SHA256())
+        if self.alg == "ES256":
+            der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
+            return partial(self.public.verify, der, data, ec.ECDSA(hashes.SHA256()))
+        if self.alg == "EdDSA":
+            return partial(self.public.verify, raw, data)
+        secret = self.public
+
+        def verify_hmac() -> None:
+            mac = crypto_hmac.HMAC(secret, hashes.SHA256())
+            mac.update(data)
+            mac.verify(raw)
+
+        return verify_hmac
 
 
 def make_key(alg: str) -> BenchKey:

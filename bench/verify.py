@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from importlib.metadata import version
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -38,24 +36,29 @@ from _common import (
     LocalJSONServer,
     Timed,
     b64url_decode,
+    environment,
     loop,
     make_key,
     measure,
     okta_access_claims,
     pin_to_one_cpu,
+    profile_top,
+    prove,
+    render_table,
     sign_token,
     tampered,
 )
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.asymmetric import ec, padding
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import JWKRegistry
 
+from authgate.jose.claims import validate_claims
+from authgate.jose.compact import b64url_decode as strict_b64url_decode
+from authgate.jose.compact import decode_compact, verify_signature
+from authgate.jose.json import loads_object
 from authgate.jose.key_source import StaticKeys
 from authgate.jose.keys import KeySet, VerificationKey
 from authgate.jose.verdict_cache import VerdictCache
+from authgate.principal import principal_from_claims
 from authgate.verifier import IssuerConfig, TokenVerifier
 
 # authlib.jose warns that it is deprecated (in favour of joserfc) but is still what many apps run.
@@ -75,7 +78,13 @@ CACHED_TARGET_US = 2.0
 PYJWT_TARGET = {"RS256": 2.5}  # PyJWT µs / authgate cold µs, at least
 FLOOR = "floor (cryptography)"
 COLD, CACHED = "authgate cold", "authgate cached"
-PEERS = ("PyJWT", "joserfc", "authlib", "okta-jwt-verifier")
+# What each peer is told to check: the same as authgate's issuer config (sub is always read).
+REQUIRED_CLAIMS = {
+    "iss": {"essential": True, "value": ISSUER},
+    "aud": {"essential": True, "value": AUDIENCE},
+    "exp": {"essential": True},
+    "sub": {"essential": True},
+}
 
 
 @dataclass
@@ -85,7 +94,6 @@ class Case:
     timed: Timed
     check: Callable[[str], str]
     notes: list[str] = field(default_factory=list)
-    mark: Callable[[], None] = lambda: None  # just before timing
     after: Callable[[], str | None] = lambda: None  # a note once the row has run
     close: Callable[[], None] = lambda: None
 
@@ -106,47 +114,28 @@ class Row:
 
 # -- contenders ----------------------------------------------------------------------------------
 def floor_case(key: BenchKey, token: str) -> Case:
-    """``key.verify`` alone: signing input, signature and public key already decoded."""
-
-    def prepared(tok: str) -> Callable[[], object]:
-        head, payload, sig = tok.split(".")
-        data, raw = f"{head}.{payload}".encode(), b64url_decode(sig)
-        if key.alg == "RS256":
-            return partial(key.public.verify, raw, data, padding.PKCS1v15(), hashes.SHA256())
-        if key.alg == "ES256":
-            der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
-            return partial(key.public.verify, der, data, ec.ECDSA(hashes.SHA256()))
-        if key.alg == "EdDSA":
-            return partial(key.public.verify, raw, data)
-
-        def verify_hmac() -> None:
-            mac = crypto_hmac.HMAC(key.public, hashes.SHA256())
-            mac.update(data)
-            mac.verify(raw)
-
-        return verify_hmac
-
     def check(tok: str) -> str:
-        prepared(tok)()
+        key.floor(tok)()  # raises InvalidSignature
         return str(json.loads(b64url_decode(tok.split(".")[1]))["sub"])
 
     notes = ["ECDSA signature pre-converted to DER"] if key.alg == "ES256" else []
-    return Case(loop(prepared(token)), check, notes)
+    return Case(loop(key.floor(token)), check, notes)
 
 
-def authgate_case(key: BenchKey, token: str, *, cached: bool) -> Case:
+def authgate_verifier(key: BenchKey, cache: VerdictCache | None) -> TokenVerifier:
+    """The facade as an app configures it: one issuer, its key, audience and algorithm."""
     if key.alg == "HS256":
         vkey = VerificationKey.from_secret(key.public, kid=key.kid)
     else:
         vkey = VerificationKey.from_jwk(key.jwk)
-    issuer = IssuerConfig(
-        ISSUER,
-        StaticKeys(KeySet((vkey,)), description="bench"),
-        audiences=(AUDIENCE,),
-        algorithms=frozenset({key.alg}),
-    )
+    keys = StaticKeys(KeySet((vkey,)), description="bench")
+    issuer = IssuerConfig(ISSUER, keys, audiences=(AUDIENCE,), algorithms=frozenset({key.alg}))
+    return TokenVerifier([issuer], verdict_cache=cache)
+
+
+def authgate_case(key: BenchKey, token: str, *, cached: bool) -> Case:
     cache = VerdictCache() if cached else None
-    verifier = TokenVerifier([issuer], verdict_cache=cache)
+    verifier = authgate_verifier(key, cache)
     case = Case(loop(partial(verifier.verify, token)), lambda tok: verifier.verify(tok).subject)
     if cache is not None:
         case.after = lambda: f"verdict cache: {cache.hits} hits, {cache.misses} misses"
@@ -164,12 +153,7 @@ def pyjwt_case(key: BenchKey, token: str) -> Case:
 
 def joserfc_case(key: BenchKey, token: str) -> Case:
     imported = JWKRegistry.import_key(key.jwk)
-    registry = joserfc_jwt.JWTClaimsRegistry(
-        iss={"essential": True, "value": ISSUER},
-        aud={"essential": True, "value": AUDIENCE},
-        exp={"essential": True},
-        sub={"essential": True},
-    )
+    registry = joserfc_jwt.JWTClaimsRegistry(**REQUIRED_CLAIMS)  # type: ignore[arg-type]
 
     def verify(tok: str) -> str:
         decoded = joserfc_jwt.decode(tok, imported, algorithms=[key.alg])
@@ -182,15 +166,9 @@ def joserfc_case(key: BenchKey, token: str) -> Case:
 def authlib_case(key: BenchKey, token: str) -> Case:
     imported = JsonWebKey.import_key(key.jwk)
     decoder = JsonWebToken([key.alg])
-    options = {
-        "iss": {"essential": True, "value": ISSUER},
-        "aud": {"essential": True, "value": AUDIENCE},
-        "exp": {"essential": True},
-        "sub": {"essential": True},
-    }
 
     def verify(tok: str) -> str:
-        claims = decoder.decode(tok, imported, claims_options=options)
+        claims = decoder.decode(tok, imported, claims_options=REQUIRED_CLAIMS)
         claims.validate()
         return str(claims["sub"])
 
@@ -223,27 +201,25 @@ def okta_case(key: BenchKey, token: str) -> Case | None:
         issuer=ISSUER, audience=AUDIENCE, request_executor=LocalIssuerExecutor
     )
     event_loop = asyncio.new_event_loop()
-    baseline = [0]
+    refetched = [0]  # JWKS fetches made while the row was being timed
 
     async def many(n: int) -> None:
         for _ in repeat(None, n):
             await verifier.verify(token)
 
     def timed(n: int) -> int:
-        start = time.perf_counter_ns()
+        fetches, start = server.hits, time.perf_counter_ns()
         event_loop.run_until_complete(many(n))
-        return time.perf_counter_ns() - start
+        elapsed = time.perf_counter_ns() - start
+        refetched[0] += server.hits - fetches
+        return elapsed
 
     def check(tok: str) -> str:
         event_loop.run_until_complete(verifier.verify(tok))  # returns None when it accepts
         return str(JWTUtils.parse_token(tok)[1]["sub"])
 
-    def mark() -> None:
-        baseline[0] = server.hits
-
     def after() -> str:
-        during = server.hits - baseline[0]
-        state = f"REFETCHED {during}x while timed" if during else "cached, no refetch while timed"
+        state = f"REFETCHED {refetched[0]}x while timed" if refetched[0] else "no refetch"
         return f"JWKS from {server.origin}: {state} ({server.hits} fetch(es) in all)"
 
     def close() -> None:
@@ -251,7 +227,7 @@ def okta_case(key: BenchKey, token: str) -> Case | None:
         server.close()
 
     notes = ["async: awaited in one event loop; opens an aiohttp session per call"]
-    return Case(timed, check, notes, mark=mark, after=after, close=close)
+    return Case(timed, check, notes, after=after, close=close)
 
 
 CONTENDERS: tuple[tuple[str, Callable[[BenchKey, str], Case | None]], ...] = (
@@ -266,23 +242,6 @@ CONTENDERS: tuple[tuple[str, Callable[[BenchKey, str], Case | None]], ...] = (
 
 
 # -- running -------------------------------------------------------------------------------------
-def prove(library: str, case: Case, token: str, forgeries: dict[str, str]) -> dict[str, str]:
-    """Refuse to time a contender that returns the wrong ``sub`` or accepts a forgery."""
-    got = case.check(token)
-    if got != SUBJECT:
-        raise SystemExit(f"{library}: verified sub is {got!r}, expected {SUBJECT!r}")
-    rejected: dict[str, str] = {}
-    for what, forged in forgeries.items():
-        try:
-            case.check(forged)
-        except Exception as exc:
-            code = getattr(exc, "code", None)
-            rejected[what] = type(exc).__name__ + (f"({code})" if code else "")
-        else:
-            raise SystemExit(f"{library}: ACCEPTED a forged token ({what}); not timing it")
-    return rejected
-
-
 def bench_alg(alg: str, *, seconds: float, repeats: int) -> list[Row]:
     """Prove, then time (interleaved), every contender on one fresh token signed with ``alg``."""
     key = make_key(alg)
@@ -298,10 +257,8 @@ def bench_alg(alg: str, *, seconds: float, repeats: int) -> list[Row]:
                 rows[library].notes.append(f"no {alg}")
                 continue
             cases[library] = case
-            rejected = prove(library, case, token, forgeries)
+            rejected = prove(library, case.check, token, SUBJECT, forgeries)
             case.notes.append("rejects forgeries: " + ", ".join(sorted(set(rejected.values()))))
-        for case in cases.values():
-            case.mark()
         samples = measure([c.timed for c in cases.values()], seconds=seconds, repeats=repeats)
         for (library, case), sample in zip(cases.items(), samples, strict=True):
             note = case.after()
@@ -352,50 +309,62 @@ def _num(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def table_lines(rows: list[Row], *, markdown: bool) -> list[str]:
+def table(rows: list[Row], *, markdown: bool) -> str:
     head = ("alg", "library", "µs/token", "× floor", "× authgate cold", "spread")
     cells = [
         (r.alg, r.library, _num(r.us, ".2f"), _num(r.x_floor, ".2f"), _num(r.x_cold, ".2f"),
          "" if r.spread is None else f"{r.spread:.1%}")
         for r in rows
     ]  # fmt: skip
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|---|---|--:|--:|--:|--:|"]
-        return lines + ["| " + " | ".join(c) + " |" for c in cells]
-    widths = [max(len(str(row[i])) for row in [head, *cells]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
-    lines, last_alg = [fmt.format(*head)], None
-    for row in cells:
-        if last_alg is not None and row[0] != last_alg:
-            lines.append("")
-        lines.append(fmt.format(*row))
-        last_alg = row[0]
-    return lines
+    return render_table(head, cells, markdown=markdown)
 
 
 def summary_lines(found: list[Target]) -> list[str]:
-    lines = []
-    for alg in dict.fromkeys(t.alg for t in found):
-        parts = [
-            f"{t.what} {t.value:.2f} (target {t.limit}) {'PASS' if t.passed else 'MISS'}"
-            for t in found
-            if t.alg == alg
-        ]
-        lines.append(f"{alg:<6} " + "; ".join(parts))
-    return lines
+    verdicts: dict[str, list[str]] = {}
+    for t in found:
+        verdict = f"{t.what} {t.value:.2f} (target {t.limit}) {'PASS' if t.passed else 'MISS'}"
+        verdicts.setdefault(t.alg, []).append(verdict)
+    return [f"{alg:<6} " + "; ".join(parts) for alg, parts in verdicts.items()]
 
 
-def environment(cpu: int | None, seconds: float, repeats: int) -> dict[str, Any]:
-    libs = ("authgate", "cryptography", "pyjwt", "joserfc", "authlib", "okta-jwt-verifier")
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "pinned_cpu": cpu,
-        "seconds_per_row": seconds,
-        "repeats": repeats,
-        "statistic": "best of repeats (median in JSON and as spread)",
-        "versions": {name: version(name) for name in libs},
+# -- profile ------------------------------------------------------------------------------------
+def profile_cold(alg: str, *, seconds: float, repeats: int) -> str:
+    """Where one cache-off ``verify`` spends its time: each step timed alone, then cProfile."""
+    key = make_key(alg)
+    token = sign_token(key, okta_access_claims(int(time.time())))
+    cache = VerdictCache()
+    verifier, cached = authgate_verifier(key, None), authgate_verifier(key, cache)
+    cached.verify(token)
+    issuer = verifier.issuers[0]
+    jws = decode_compact(token)
+    payload = token.split(".")[1].encode()
+    digest = VerdictCache.key(token)
+    steps: dict[str, Callable[[], object]] = {
+        "verify, cache off (whole)": partial(verifier.verify, token),
+        "decode_compact": partial(decode_compact, token),
+        "  b64url_decode(payload)": partial(strict_b64url_decode, payload),
+        "  loads_object(payload JSON)": partial(loads_object, strict_b64url_decode(payload)),
+        "verify_signature (with crypto)": partial(
+            verify_signature, jws, issuer.keys.get(key.kid), issuer.algorithms
+        ),
+        "  floor: key.verify alone": key.floor(token),
+        "validate_claims": partial(validate_claims, jws.payload, issuer.policy, time.time()),
+        "principal_from_claims": partial(principal_from_claims, jws.payload, issuer.claims),
+        "verify, cache on (hit, whole)": partial(cached.verify, token),
+        "  VerdictCache.key (sha256)": partial(VerdictCache.key, token),
+        "  VerdictCache.get": partial(cache.get, digest),
     }
+    samples = measure([loop(op) for op in steps.values()], seconds=seconds, repeats=repeats)
+    us = {name: sample.best_us for name, sample in zip(steps, samples, strict=True)}
+    whole = us["verify, cache off (whole)"]
+    steps_sum = sum(us[name] for name in steps if not name.startswith(("  ", "verify, ")))
+    us["facade glue (whole − the 4 steps)"] = whole - steps_sum
+    cells = [(alg, name, f"{value:.2f}", f"{value / whole:.1%}") for name, value in us.items()]
+    lines = [render_table(("alg", "step", "µs", "of cold"), cells, markdown=False), ""]
+    loops = max(1000, int(0.2e6 / whole))
+    lines.append(f"cProfile of {loops} cold verifies ({alg}); µs per token, by own time:")
+    lines += profile_top(loop(steps["verify, cache off (whole)"]), loops, top=14)
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,25 +380,25 @@ def main(argv: list[str] | None = None) -> int:
     seconds = 0.1 if args.quick else args.seconds
     algs = args.alg or list(ALGORITHMS)
     cpu = pin_to_one_cpu()
+    if args.profile:
+        print("\n\n".join(profile_cold(alg, seconds=seconds, repeats=args.repeats) for alg in algs))
+        return 0
     rows = [row for alg in algs for row in bench_alg(alg, seconds=seconds, repeats=args.repeats)]
     found = targets(rows)
     if args.json:
         report = {
-            "environment": environment(cpu, seconds, args.repeats),
+            "environment": environment(cpu, seconds=seconds, repeats=args.repeats),
             "rows": [asdict(r) for r in rows],
             "targets": [asdict(t) for t in found],
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    env = environment(cpu, seconds, args.repeats)
-    sizes = {row.alg: row.token_bytes for row in rows}
+    sizes = ", ".join(f"{row.alg} {row.token_bytes} B" for row in rows if row.library == FLOOR)
     print(
-        f"µs per token, best of {args.repeats} (spread = median over best); Python "
-        f"{env['python']}, cryptography {env['versions']['cryptography']}, "
-        f"CPU pinned: {cpu if cpu is not None else 'no'}; Okta-shaped token of "
-        + ", ".join(f"{alg} {size} B" for alg, size in sizes.items())
+        f"µs per token, best of {args.repeats} (spread = median over best), "
+        f"CPU pinned: {'no' if cpu is None else cpu}; Okta-shaped token: {sizes}"
     )
-    print("\n".join(table_lines(rows, markdown=args.markdown)))
+    print(table(rows, markdown=args.markdown))
     print()
     print("\n".join(summary_lines(found)))
     if not args.markdown:
