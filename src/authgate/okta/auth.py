@@ -68,7 +68,9 @@ class OktaTokenAuth(httpx.Auth):
         dpop = self.client.dpop
         if token.token_type.lower() == "dpop" and dpop is not None:
             request.headers["Authorization"] = f"DPoP {token.access_token}"
-            request.headers["DPoP"] = dpop.proof(request.method, request.url, access_token=token.access_token)
+            request.headers["DPoP"] = dpop.proof(
+                request.method, request.url, access_token=token.access_token
+            )
         else:
             request.headers["Authorization"] = f"Bearer {token.access_token}"
         return request
@@ -82,7 +84,9 @@ class OktaTokenAuth(httpx.Auth):
         return True
 
     # httpx flows ------------------------------------------------------------------------------
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.token()
         response = yield self._apply(request, token)
         if self._nonce_retry(request, response):
@@ -91,7 +95,9 @@ class OktaTokenAuth(httpx.Auth):
             self.client.cache.invalidate(self.cache_key(), token.access_token)
             yield self._apply(request, self.token())
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.atoken()
         response = yield self._apply(request, token)
         if self._nonce_retry(request, response):
@@ -147,7 +153,10 @@ class TokenExchangeAuth(OktaTokenAuth):
     def _subject_token(self) -> str:
         value = self._subject() if callable(self._subject) else self._subject
         if not value:
-            raise OktaError(ErrorCode.OKTA_INVALID_REQUEST, "token exchange needs a subject token; none was given")
+            raise OktaError(
+                ErrorCode.OKTA_INVALID_REQUEST,
+                "token exchange needs a subject token; none was given",
+            )
         return value
 
     def cache_key(self) -> CacheKey:
@@ -174,7 +183,9 @@ class RefreshTokenAuth(OktaTokenAuth):
     """Refresh grant (RFC 6749 §6) for both Okta modes: STATIC echoes the same refresh token,
     ROTATE returns a new one each time — the newest is always kept in :attr:`refresh_token`."""
 
-    def __init__(self, client: OktaTokenClient, refresh_token: str, *, scopes: Iterable[str] = ()) -> None:
+    def __init__(
+        self, client: OktaTokenClient, refresh_token: str, *, scopes: Iterable[str] = ()
+    ) -> None:
         super().__init__(client)
         self.scopes = tuple(scopes)
         self._refresh = refresh_token
@@ -215,7 +226,14 @@ class PasswordAuth(RefreshTokenAuth):
     and fall back to the password only when Okta refuses the refresh token.
     """
 
-    def __init__(self, client: OktaTokenClient, username: str, password: str, *, scopes: Iterable[str] = ("openid",)) -> None:
+    def __init__(
+        self,
+        client: OktaTokenClient,
+        username: str,
+        password: str,
+        *,
+        scopes: Iterable[str] = ("openid",),
+    ) -> None:
         super().__init__(client, "", scopes=scopes)
         self.username = username
         self._password = password
@@ -225,7 +243,11 @@ class PasswordAuth(RefreshTokenAuth):
         return f"PasswordAuth(username={self.username!r}, scopes={self.scopes!r})"
 
     def _password_form(self) -> dict[str, str]:
-        return {"username": self.username, "password": self._password, "scope": " ".join(self.scopes)}
+        return {
+            "username": self.username,
+            "password": self._password,
+            "scope": " ".join(self.scopes),
+        }
 
     def fetch(self) -> TokenResponse:
         if self._refresh:

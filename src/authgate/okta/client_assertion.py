@@ -77,7 +77,9 @@ def _from_crypto(private: object, kid: str | None, alg: str | None) -> SigningKe
     else:
         raise ConfigError("private key", "must be an RSA or EC private key")
     if chosen not in _ALLOWED[family]:
-        raise ConfigError("signing alg", f"{chosen} does not fit a {family} key ({', '.join(_ALLOWED[family])})")
+        raise ConfigError(
+            "signing alg", f"{chosen} does not fit a {family} key ({', '.join(_ALLOWED[family])})"
+        )
     return SigningKey(key, chosen, kid)
 
 
@@ -125,12 +127,16 @@ def load_signing_key(
         try:
             text = Path(pem_file).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError("private_key_file", f"cannot read {pem_file}: {exc.strerror}") from None
+            raise ConfigError(
+                "private_key_file", f"cannot read {pem_file}: {exc.strerror}"
+            ) from None
         return _parse(text, "private_key_file", kid, alg)
     if pem_env is not None:
         text = os.environ.get(pem_env, "")
         if not text.strip():
-            raise ConfigError("private_key_env", f"environment variable {pem_env} is empty or unset")
+            raise ConfigError(
+                "private_key_env", f"environment variable {pem_env} is empty or unset"
+            )
         return _parse(text, f"${pem_env}", kid, alg)
     if isinstance(jwk, str):
         return _parse(jwk, "jwk", kid, alg)
@@ -141,7 +147,9 @@ def load_signing_key(
 def secret_signing_key(secret: str, *, alg: str = "HS256") -> SigningKey:
     """The HMAC key of ``client_secret_jwt``; Okta refuses secrets under 32 characters."""
     if len(secret) < 32:
-        raise ConfigError("client_secret", "client_secret_jwt needs a secret of at least 32 characters")
+        raise ConfigError(
+            "client_secret", "client_secret_jwt needs a secret of at least 32 characters"
+        )
     if alg not in ("HS256", "HS384", "HS512"):
         raise ConfigError("signing alg", "client_secret_jwt uses HS256, HS384 or HS512")
     return SigningKey(OctKey.import_key(secret.encode()), alg)

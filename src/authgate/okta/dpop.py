@@ -45,7 +45,7 @@ def htu(url: str | httpx.URL) -> str:
 
 def is_nonce_challenge(response: httpx.Response) -> str | None:
     """The new nonce when ``response`` is a ``use_dpop_nonce`` challenge (token or resource)."""
-    nonce = response.headers.get("dpop-nonce")
+    nonce: str | None = response.headers.get("dpop-nonce")
     if nonce is None or response.status_code not in (400, 401):
         return None
     if "use_dpop_nonce" in response.headers.get("www-authenticate", ""):

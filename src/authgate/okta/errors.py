@@ -20,7 +20,9 @@ from authgate.errors import AuthgateError, ErrorCode, status_for
 
 __all__ = ["ErrorContext", "OktaError", "error_from_response", "unavailable"]
 
-_DPOP_HINT = "this app requires DPoP: enable it in authgate (AUTHGATE_OKTA_DPOP=true) or untick it in Okta"
+_DPOP_HINT = (
+    "this app requires DPoP: enable it in authgate (AUTHGATE_OKTA_DPOP=true) or untick it in Okta"
+)
 
 _OAUTH_CODES: dict[str, ErrorCode] = {
     "invalid_client": ErrorCode.OKTA_INVALID_CLIENT,
@@ -165,13 +167,17 @@ def _hint(code: ErrorCode, error: str, description: str, ctx: ErrorContext) -> s
         if "mfa" in text:
             return "this user has MFA enrolled: the password grant cannot be used; use the authn API or exempt the user"
         if "refresh token" in text:
-            return "the refresh token expired, was revoked or was reused after rotation: sign in again"
+            return (
+                "the refresh token expired, was revoked or was reused after rotation: sign in again"
+            )
         return "check the username/password, or the grant's validity"
     if code is ErrorCode.OKTA_UNAUTHORIZED_CLIENT:
         grant = ctx.grant or "this grant"
         return f"enable the {grant} grant type on the app in Okta (General > Grant type)"
     if code is ErrorCode.OKTA_ACCESS_DENIED:
-        return "add an access policy rule on the authorization server for this app, grant and scopes"
+        return (
+            "add an access policy rule on the authorization server for this app, grant and scopes"
+        )
     if code is ErrorCode.OKTA_FORBIDDEN:
         if error == "insufficient_scope":
             return "grant the okta.* scope to the app in Okta (Okta API Scopes tab) and request it"

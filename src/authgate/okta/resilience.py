@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import threading
 from collections.abc import Callable
@@ -88,7 +89,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         ceiling = min(self.backoff_max, self.backoff_base * (2**attempt))
-        return ceiling * (0.5 + 0.5 * self.random())
+        return float(ceiling * (0.5 + 0.5 * self.random()))
 
     def retryable_status(self, method: str, status: int, idempotent: bool | None) -> bool:
         safe = idempotent if idempotent is not None else method.upper() in IDEMPOTENT
@@ -230,7 +231,7 @@ class AdaptiveLimiter:
             with self._lock:
                 if self._admit():
                     return
-                self._wakers.append(lambda: loop.call_soon_threadsafe(_resolve, woken))
+                self._wakers.append(functools.partial(_wake, loop, woken))
             await woken
 
     def acquire_sync(self) -> None:
@@ -276,6 +277,10 @@ class AdaptiveLimiter:
                 "in_flight": self.in_flight,
                 "paused_for": self.pause_left(),
             }
+
+
+def _wake(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    loop.call_soon_threadsafe(_resolve, future)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -102,7 +102,9 @@ class TokenStore(Protocol):
 
     async def load(self, key: CacheKey) -> tuple[TokenResponse, float] | None: ...
 
-    async def save(self, key: CacheKey, token: TokenResponse, fresh_until: float, now: float) -> None: ...
+    async def save(
+        self, key: CacheKey, token: TokenResponse, fresh_until: float, now: float
+    ) -> None: ...
 
     async def drop(self, key: CacheKey) -> None: ...
 
@@ -127,7 +129,9 @@ class RedisTokenStore:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None  # a corrupt entry is a miss, never an error
 
-    async def save(self, key: CacheKey, token: TokenResponse, fresh_until: float, now: float) -> None:
+    async def save(
+        self, key: CacheKey, token: TokenResponse, fresh_until: float, now: float
+    ) -> None:
         ttl = int(fresh_until - now)
         if ttl < 1:
             return
@@ -189,7 +193,9 @@ class TokenCache:
         caller holding a stale token cannot throw away the fresh one another caller just got."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and (access_token is None or entry[0].access_token == access_token):
+            if entry is not None and (
+                access_token is None or entry[0].access_token == access_token
+            ):
                 del self._entries[key]
 
     async def ainvalidate(self, key: CacheKey, access_token: str | None = None) -> None:
@@ -238,7 +244,9 @@ class TokenCache:
         finally:
             del self._async_flights[flight_key]
 
-    async def _fill(self, key: CacheKey, fetch: Callable[[], Awaitable[TokenResponse]]) -> TokenResponse:
+    async def _fill(
+        self, key: CacheKey, fetch: Callable[[], Awaitable[TokenResponse]]
+    ) -> TokenResponse:
         now = self.clock.time()
         if self.store is not None:
             shared = await self.store.load(key)

@@ -64,21 +64,33 @@ class OktaTokenClient:
         metrics: OktaMetrics | None = None,
         assertion_lifetime: int = 300,
     ) -> None:
-        needs_secret = auth_method in ("client_secret_basic", "client_secret_post", "client_secret_jwt")
+        needs_secret = auth_method in (
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+        )
         if needs_secret and not client_secret:
-            raise ConfigError("client_secret", f"{auth_method} needs a client secret (from the environment)")
+            raise ConfigError(
+                "client_secret", f"{auth_method} needs a client secret (from the environment)"
+            )
         if auth_method == "private_key_jwt" and signing_key is None:
-            raise ConfigError("private key", "private_key_jwt needs a private key (file, env or JWK)")
+            raise ConfigError(
+                "private key", "private_key_jwt needs a private key (file, env or JWK)"
+            )
         self.issuer, self.client_id, self.auth_method = issuer, client_id, auth_method
         self._secret = client_secret
         self._assertion: ClientAssertion | None = None
         if auth_method == "private_key_jwt" and signing_key is not None:
-            self._assertion = ClientAssertion(client_id, signing_key, lifetime=assertion_lifetime, clock=clock)
+            self._assertion = ClientAssertion(
+                client_id, signing_key, lifetime=assertion_lifetime, clock=clock
+            )
         elif auth_method == "client_secret_jwt" and client_secret is not None:
             from authgate.okta.client_assertion import secret_signing_key
 
             key = secret_signing_key(client_secret)
-            self._assertion = ClientAssertion(client_id, key, lifetime=assertion_lifetime, clock=clock)
+            self._assertion = ClientAssertion(
+                client_id, key, lifetime=assertion_lifetime, clock=clock
+            )
         self.dpop = dpop
         self.clock = clock
         self.transport = transport or ResilientTransport(clock=clock, metrics=metrics)
@@ -142,7 +154,10 @@ class OktaTokenClient:
         elif self.auth_method == "client_secret_post":
             body.update(client_id=self.client_id, client_secret=self._secret or "")
         elif self._assertion is not None:
-            body.update(client_assertion_type=ASSERTION_TYPE, client_assertion=self._assertion.make(endpoint))
+            body.update(
+                client_assertion_type=ASSERTION_TYPE,
+                client_assertion=self._assertion.make(endpoint),
+            )
         else:
             body["client_id"] = self.client_id
         if self.dpop is not None:
@@ -151,7 +166,9 @@ class OktaTokenClient:
 
     def _context(self, grant: str, form: dict[str, str]) -> ErrorContext:
         scopes = tuple(form.get("scope", "").split())
-        return ErrorContext(grant=grant, scopes=scopes, auth_method=self.auth_method, dpop=self.dpop is not None)
+        return ErrorContext(
+            grant=grant, scopes=scopes, auth_method=self.auth_method, dpop=self.dpop is not None
+        )
 
     def _nonce(self, endpoint: str, response: httpx.Response, attempt: int) -> bool:
         nonce = is_nonce_challenge(response) if self.dpop is not None else None
@@ -160,7 +177,9 @@ class OktaTokenClient:
         self.dpop.remember_nonce(endpoint, nonce)
         return True
 
-    def _finish(self, grant: str, form: dict[str, str], response: httpx.Response, started: float, t0: float) -> TokenResponse:
+    def _finish(
+        self, grant: str, form: dict[str, str], response: httpx.Response, started: float, t0: float
+    ) -> TokenResponse:
         outcome = "ok"
         try:
             return self._parse(grant, form, response, started)
@@ -168,14 +187,22 @@ class OktaTokenClient:
             outcome = str(exc.code)
             log.warning(
                 "okta token grant=%s client_id=%s failed: %s (request id %s)",
-                grant, self.client_id, exc.code, exc.request_id,
+                grant,
+                self.client_id,
+                exc.code,
+                exc.request_id,
             )
             raise
         finally:
-            self.metrics.token_requests.labels(grant, outcome).inc()
-            self.metrics.token_latency.labels(grant, outcome).observe(time.perf_counter() - t0)
+            self._count(grant, outcome, t0)
 
-    def _parse(self, grant: str, form: dict[str, str], response: httpx.Response, started: float) -> TokenResponse:
+    def _count(self, grant: str, outcome: str, t0: float) -> None:
+        self.metrics.token_requests.labels(grant, outcome).inc()
+        self.metrics.token_latency.labels(grant, outcome).observe(time.perf_counter() - t0)
+
+    def _parse(
+        self, grant: str, form: dict[str, str], response: httpx.Response, started: float
+    ) -> TokenResponse:
         if response.status_code != 200:
             raise error_from_response(response, self._context(grant, form))
         try:
@@ -197,10 +224,18 @@ class OktaTokenClient:
                 request_id=response.headers.get("x-okta-request-id"),
             ) from None
         if self.dpop is not None and token.token_type.lower() != "dpop":
-            log.info("okta token grant=%s client_id=%s: DPoP proof sent but a %s token came back", grant, self.client_id, token.token_type)
+            log.info(
+                "okta token grant=%s client_id=%s: DPoP proof sent but a %s token came back",
+                grant,
+                self.client_id,
+                token.token_type,
+            )
         log.info(
             "okta token grant=%s client_id=%s ok token=%s expires_in=%d",
-            grant, self.client_id, fingerprint(token.access_token), token.expires_in,
+            grant,
+            self.client_id,
+            fingerprint(token.access_token),
+            token.expires_in,
         )
         return token
 
@@ -211,10 +246,14 @@ class OktaTokenClient:
         self._client = self._client or make_client(self.transport)
         started, t0 = self.clock.time(), time.perf_counter()
         form = {"grant_type": grant, **form}
-        for attempt in range(NONCE_RETRIES + 1):
-            response = self._client.send(self._build(endpoint, form))
-            if not self._nonce(endpoint, response, attempt):
-                break
+        try:
+            for attempt in range(NONCE_RETRIES + 1):
+                response = self._client.send(self._build(endpoint, form))
+                if not self._nonce(endpoint, response, attempt):
+                    break
+        except OktaError as exc:  # circuit open, Okta unreachable: raised by the transport
+            self._count(grant, str(exc.code), t0)
+            raise
         return self._finish(grant, form, response, started, t0)
 
     async def arequest_token(self, grant: str, form: dict[str, str]) -> TokenResponse:
@@ -223,10 +262,14 @@ class OktaTokenClient:
         self._aclient = self._aclient or make_async_client(self.transport)
         started, t0 = self.clock.time(), time.perf_counter()
         form = {"grant_type": grant, **form}
-        for attempt in range(NONCE_RETRIES + 1):
-            response = await self._aclient.send(self._build(endpoint, form))
-            if not self._nonce(endpoint, response, attempt):
-                break
+        try:
+            for attempt in range(NONCE_RETRIES + 1):
+                response = await self._aclient.send(self._build(endpoint, form))
+                if not self._nonce(endpoint, response, attempt):
+                    break
+        except OktaError as exc:  # circuit open, Okta unreachable: raised by the transport
+            self._count(grant, str(exc.code), t0)
+            raise
         return self._finish(grant, form, response, started, t0)
 
     # -- forms of the grants --------------------------------------------------------------------
@@ -246,16 +289,28 @@ class OktaTokenClient:
         actor_token_type: str | None = None,
         requested_token_type: str | None = None,
     ) -> dict[str, str]:
-        form = {"subject_token": subject_token, "subject_token_type": subject_token_type, "audience": audience}
+        form = {
+            "subject_token": subject_token,
+            "subject_token_type": subject_token_type,
+            "audience": audience,
+        }
         if scope := " ".join(scopes):
             form["scope"] = scope
         if actor_token is not None:
-            form.update(actor_token=actor_token, actor_token_type=actor_token_type or ACCESS_TOKEN_TYPE)
+            form.update(
+                actor_token=actor_token, actor_token_type=actor_token_type or ACCESS_TOKEN_TYPE
+            )
         if requested_token_type is not None:
             form["requested_token_type"] = requested_token_type
         return form
 
-    def key(self, grant: str, scopes: Iterable[str] = (), audience: str | None = None, subject: str | None = None) -> CacheKey:
+    def key(
+        self,
+        grant: str,
+        scopes: Iterable[str] = (),
+        audience: str | None = None,
+        subject: str | None = None,
+    ) -> CacheKey:
         return CacheKey.make(self.issuer, self.client_id, grant, scopes, audience, subject)
 
     # -- cached conveniences ----------------------------------------------------------------------
@@ -273,7 +328,9 @@ class OktaTokenClient:
             lambda: self.arequest_token("client_credentials", self.client_credentials_form(scopes)),
         )
 
-    def exchange(self, subject_token: str, *, audience: str, scopes: Iterable[str] = (), **extra: str | None) -> TokenResponse:
+    def exchange(
+        self, subject_token: str, *, audience: str, scopes: Iterable[str] = (), **extra: str | None
+    ) -> TokenResponse:
         scopes = tuple(scopes)
         form = self.exchange_form(subject_token, audience=audience, scopes=scopes, **extra)  # type: ignore[arg-type]
         return self.cache.get_or_fetch(
@@ -281,7 +338,9 @@ class OktaTokenClient:
             lambda: self.request_token(EXCHANGE_GRANT, form),
         )
 
-    async def aexchange(self, subject_token: str, *, audience: str, scopes: Iterable[str] = (), **extra: str | None) -> TokenResponse:
+    async def aexchange(
+        self, subject_token: str, *, audience: str, scopes: Iterable[str] = (), **extra: str | None
+    ) -> TokenResponse:
         scopes = tuple(scopes)
         form = self.exchange_form(subject_token, audience=audience, scopes=scopes, **extra)  # type: ignore[arg-type]
         return await self.cache.aget_or_fetch(

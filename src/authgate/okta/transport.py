@@ -137,11 +137,15 @@ class ResilientTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         else:
             self.breaker.release_probe()  # a 4xx says Okta is up but says nothing about health
 
-    def _retry_wait(self, request: httpx.Request, attempt: int, response: httpx.Response) -> float | None:
+    def _retry_wait(
+        self, request: httpx.Request, attempt: int, response: httpx.Response
+    ) -> float | None:
         policy = self.config.retry
         if attempt >= policy.retries:
             return None
-        if not policy.retryable_status(request.method, response.status_code, self._idempotent(request)):
+        if not policy.retryable_status(
+            request.method, response.status_code, self._idempotent(request)
+        ):
             return None
         wait = policy.delay_for(attempt, response, self.clock.time())
         if wait > policy.max_wait:
@@ -149,7 +153,9 @@ class ResilientTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.metrics.retries.labels(str(response.status_code)).inc()
         return wait
 
-    def _error_wait(self, request: httpx.Request, attempt: int, exc: httpx.TransportError) -> float | None:
+    def _error_wait(
+        self, request: httpx.Request, attempt: int, exc: httpx.TransportError
+    ) -> float | None:
         self.breaker.failure()
         policy = self.config.retry
         if attempt >= policy.retries or not policy.retryable_error(
@@ -161,7 +167,9 @@ class ResilientTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _give_up(self, request: httpx.Request, exc: httpx.TransportError) -> Exception:
         log.warning("okta %s %s failed: %s", request.method, request.url.path, type(exc).__name__)
-        return unavailable(f"{request.method} {request.url.host}{request.url.path}: {type(exc).__name__}")
+        return unavailable(
+            f"{request.method} {request.url.host}{request.url.path}: {type(exc).__name__}"
+        )
 
     # -- sync ----------------------------------------------------------------------------------
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -185,7 +193,9 @@ class ResilientTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 response.close()
             finally:
                 self.limiter.release()
-            log.info("okta %s %s: retry %d in %.2fs", request.method, request.url.path, attempt + 1, wait)
+            log.info(
+                "okta %s %s: retry %d in %.2fs", request.method, request.url.path, attempt + 1, wait
+            )
             self.sleeper.sleep(wait)
             attempt += 1
 
@@ -215,7 +225,9 @@ class ResilientTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 await response.aclose()
             finally:
                 self.limiter.release()
-            log.info("okta %s %s: retry %d in %.2fs", request.method, request.url.path, attempt + 1, wait)
+            log.info(
+                "okta %s %s: retry %d in %.2fs", request.method, request.url.path, attempt + 1, wait
+            )
             await self.sleeper.asleep(wait)
             attempt += 1
 
@@ -245,12 +257,16 @@ def borrowed(transport: ResilientTransport) -> _Borrowed:
 def make_client(transport: ResilientTransport, **kwargs: object) -> httpx.Client:
     """A sync client on ``transport`` with its timeouts; redirects are not followed."""
     return httpx.Client(
-        transport=borrowed(transport), timeout=transport.config.timeout(), **kwargs  # type: ignore[arg-type]
+        transport=borrowed(transport),
+        timeout=transport.config.timeout(),
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
 def make_async_client(transport: ResilientTransport, **kwargs: object) -> httpx.AsyncClient:
     """An async client on ``transport`` with its timeouts; redirects are not followed."""
     return httpx.AsyncClient(
-        transport=borrowed(transport), timeout=transport.config.timeout(), **kwargs  # type: ignore[arg-type]
+        transport=borrowed(transport),
+        timeout=transport.config.timeout(),
+        **kwargs,  # type: ignore[arg-type]
     )
