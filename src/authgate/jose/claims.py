@@ -50,10 +50,13 @@ def validate_claims(claims: Mapping[str, Any], policy: ClaimsPolicy, now: float)
         _refuse_issuer(claims, policy.issuer)
     if not policy.accept_id_tokens and looks_like_id_token(claims):
         raise AuthError(ErrorCode.ID_TOKEN_REJECTED, _ID_TOKEN_HINT)
+    aud = claims.get("aud")
     if policy.audiences:
-        aud = claims.get("aud")
         if type(aud) is not str or aud not in policy.audiences:
             _check_audience(aud, policy.audiences)
+    elif aud is not None and type(aud) is not str:
+        # Not matched, but still typed (RFC 7519 §4.1.3): a malformed aud never passes.
+        _check_audience(aud, None)
     leeway = policy.leeway
     exp = _timestamp(claims, "exp")
     if exp is None:
@@ -128,7 +131,7 @@ def _refuse_issuer(claims: Mapping[str, Any], expected: str) -> NoReturn:
     )
 
 
-def _check_audience(aud: Any, accepted: tuple[str, ...]) -> None:
+def _check_audience(aud: Any, accepted: tuple[str, ...] | None) -> None:
     if type(aud) is str:
         audiences = [aud]
     elif type(aud) is list and aud and all(type(a) is str for a in aud):
@@ -137,10 +140,12 @@ def _check_audience(aud: Any, accepted: tuple[str, ...]) -> None:
         found = "no aud claim" if aud is None else f"aud {_show(aud)}"
         raise AuthError(
             ErrorCode.INVALID_AUDIENCE,
-            f"token has {found}; aud must be a string or a non-empty list of strings; "
-            f"accepted: {list(accepted)}",
+            f"token has {found}; aud must be a string or a non-empty list of strings"
+            + (f"; accepted: {list(accepted)}" if accepted else ""),
             claim="aud",
         )
+    if accepted is None:
+        return
     for audience in audiences:
         if audience in accepted:
             return

@@ -103,8 +103,15 @@ def test_audience_message_names_both_sides() -> None:
     assert err.detail == "token audience ['x'] is not accepted; accepted: ['api://default']"
 
 
-def test_audience_not_checked_when_none_configured() -> None:
+def test_audience_not_matched_when_none_configured() -> None:
     validate_claims(claims(aud=_MISSING), ClaimsPolicy(ISSUER), NOW)
+    validate_claims(claims(aud=["anything", "else"]), ClaimsPolicy(ISSUER), NOW)
+
+
+@pytest.mark.parametrize("aud", [42, True, 1.5, [], [1], {"a": "b"}])
+def test_malformed_audience_is_refused_even_when_not_matched(aud: Any) -> None:
+    err = refused(claims(aud=aud), ClaimsPolicy(ISSUER))
+    assert (err.code, err.claim) == (ErrorCode.INVALID_AUDIENCE, "aud")
 
 
 # --- exp / nbf / iat ----------------------------------------------------------------------------------
