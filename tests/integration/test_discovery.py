@@ -185,7 +185,10 @@ def test_discovered_jwks_failure_paced_then_recovers(srv: JWKSServer) -> None:
         src.get("k1")
     assert again.value.retry_after == 30
     assert srv.received(OIDC) == 1  # remembered, not retried inside the cooldown
-    assert src.status().last_error is not None
+    pending = src.status()
+    assert (pending.loaded, pending.fetches, pending.failures) == (False, 1, 1)
+    assert pending.last_error is not None
+    assert "HTTP 503" in pending.last_error
     srv.fail_with(None)
     srv.set_document(OIDC, metadata(srv, srv.url))
     clock.advance(30)

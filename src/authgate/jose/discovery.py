@@ -201,7 +201,7 @@ class DiscoveredJWKS:
         self._alock: asyncio.Lock | None = None  # one async discovery at a time (per loop)
         self._failed_at: float | None = None
         self._error: AuthError | None = None
-        self._attempts = 0
+        self._attempts = self._failures = 0
 
     def current(self) -> KeySet | None:
         return self._remote.current() if self._remote is not None else None
@@ -231,7 +231,8 @@ class DiscoveredJWKS:
         if self._remote is not None:
             inner = self._remote.status()
             source = f"{self._issuer} (discovered {inner.source})"
-            return replace(inner, source=source, fetches=inner.fetches + self._attempts)
+            fetches, failures = inner.fetches + self._attempts, inner.failures + self._failures
+            return replace(inner, source=source, fetches=fetches, failures=failures)
         return KeySourceStatus(
             source=f"{self._issuer} (discovery pending)",
             loaded=False,
@@ -240,7 +241,7 @@ class DiscoveredJWKS:
             expires_in=None,
             stale=False,
             fetches=self._attempts,
-            failures=self._attempts,
+            failures=self._failures,
             last_error=self._error.detail if self._error is not None else None,
         )
 
@@ -298,8 +299,11 @@ class DiscoveredJWKS:
         return AuthError(ErrorCode.JWKS_UNAVAILABLE, exc.detail, extra={"issuer": self._issuer})
 
     def _install(self, found: ProviderMetadata | AuthError) -> RemoteJWKS:
+        if self._remote is not None:  # a sync and an async discovery raced; keep the first
+            return self._remote
         if isinstance(found, AuthError):
             self._error = found
+            self._failures += 1
             raise found
         self._remote = RemoteJWKS(
             found.jwks_uri,
