@@ -181,7 +181,9 @@ def verify_signature(
     if alg not in allowed_algorithms or alg not in SUPPORTED:
         check_allowed(alg, allowed_algorithms)
     kid = jws.header.get("kid")
-    if isinstance(kid, str):
+    if kid is not None:
+        if type(kid) is not str:  # decode_compact refuses this; guard hand-built CompactJWS too
+            raise _malformed('token header "kid" must be a string')
         key = keys.get(kid)
         if key is None:
             raise AuthError(

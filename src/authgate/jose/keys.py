@@ -51,6 +51,8 @@ class VerificationKey:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.key, rsa.RSAPublicKey):
+            _check_rsa(self.key, self.kid)  # every construction path, not only the from_* ones
         usable = algs.algorithms_for_key(self.kty, self.key)
         if not self.algorithms or not self.algorithms <= usable:
             raise KeyImportError(

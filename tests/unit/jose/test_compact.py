@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authgate.errors import AuthError, ErrorCode
-from authgate.jose import KeySet, VerificationKey, decode_compact, split_compact, verify_signature
+from authgate.jose import (
+    CompactJWS,
+    KeySet,
+    VerificationKey,
+    decode_compact,
+    split_compact,
+    verify_signature,
+)
 from authgate.jose.json import JSONError, loads_object
 
 Signer = Callable[[bytes], bytes]
@@ -550,3 +557,10 @@ def test_duplicate_detection_matches_a_reference_parser(
             loads_object(data)
     else:
         assert loads_object(data) == json.loads(text)
+
+
+def test_hand_built_jws_with_a_non_string_kid_is_malformed(keys: Keys) -> None:
+    jws = decode_compact(token({"alg": "HS256", "kid": "hs"}, keys.hs256))
+    forged = CompactJWS({"alg": "HS256", "kid": 7}, {}, jws.signing_input, jws.signature)
+    err = code_of(lambda: verify_signature(forged, keys.set, ALL))
+    assert err.code is ErrorCode.MALFORMED_TOKEN
