@@ -209,9 +209,12 @@ def principal_from_claims(
         if isinstance(nested, Mapping):
             workspaces |= _collect(nested, mapping.workspace_claims)
     aud = claims.get("aud")
-    audiences = (
-        (aud,) if isinstance(aud, str) else tuple(a for a in aud or () if isinstance(a, str))
-    )
+    if isinstance(aud, str):
+        audiences: tuple[str, ...] = (aud,)
+    elif isinstance(aud, list):
+        audiences = tuple(a for a in aud if isinstance(a, str))
+    else:  # absent, or a malformed value the claims check did not have to judge
+        audiences = ()
     iss = claims.get("iss")
     jti = claims.get("jti")
     cnf = claims.get("cnf")

@@ -129,3 +129,9 @@ def test_to_dict_leaves_out_raw_claims() -> None:
     assert d["kind"] == "client"
     assert "claims" not in d
     assert d["scopes"] == ["api:read", "api:write"]
+
+
+@pytest.mark.parametrize("aud", [5, None, {"a": 1}, True, ["x", 3]])
+def test_odd_aud_values_never_crash(aud: object) -> None:
+    p = principal_from_claims({"sub": "s", "aud": aud})
+    assert p.audiences == (("x",) if isinstance(aud, list) else ())

@@ -163,7 +163,11 @@ class DPoPVerifier:
         htu = claims.get("htu")
         if not isinstance(htu, str) or credential.url is None:
             raise _invalid("'htu' claim in the DPoP proof JWT is invalid.")
-        if normalize_htu(htu) != normalize_htu(credential.url):
+        try:
+            same = normalize_htu(htu) == normalize_htu(credential.url)
+        except ValueError:  # e.g. "http://[::1" — urlsplit refuses it
+            same = False
+        if not same:
             raise _invalid("'htu' claim in the DPoP proof JWT is invalid.")
         iat = claims.get("iat")
         if not isinstance(iat, int | float) or isinstance(iat, bool) or iat != iat:
