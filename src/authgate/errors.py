@@ -79,6 +79,9 @@ class ErrorCode(StrEnum):
     OKTA_RATE_LIMITED = "okta.rate_limited"
     OKTA_UNAVAILABLE = "okta.unavailable"
     OKTA_BAD_RESPONSE = "okta.bad_response"
+    # gateway data path: the upstream behind the reverse proxy
+    GATEWAY_UPSTREAM_TIMEOUT = "gateway.upstream_timeout"
+    GATEWAY_UPSTREAM_UNAVAILABLE = "gateway.upstream_unavailable"
     # configuration
     CONFIG_INVALID = "config.invalid"
 
@@ -104,6 +107,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.OKTA_BAD_RESPONSE: 502,
     ErrorCode.OKTA_FORBIDDEN: 403,
     ErrorCode.OKTA_NOT_FOUND: 404,
+    ErrorCode.GATEWAY_UPSTREAM_TIMEOUT: 504,
+    ErrorCode.GATEWAY_UPSTREAM_UNAVAILABLE: 502,
     ErrorCode.CONFIG_INVALID: 500,
 }
 
