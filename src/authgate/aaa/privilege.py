@@ -1,40 +1,26 @@
-"""Group → privilege mapping and command authorization rules (Cisco IOS levels 0–15, RFC 8907 §8.3).
+"""Command authorization rules by privilege level (RFC 8907 §6.1 ``cmd``/``cmd-arg``; Cisco levels 0–15).
 
-Group names compare case-insensitively (Okta group names are case-preserving but unique
-without regard to case) and the highest mapped level wins. Command rules are checked in order,
-first match decides, and nothing matches → deny.
+Rules are checked in order and the first rule that applies decides; nothing applies → deny.
+A rule applies when the user's level is at least ``min_privilege`` and the whole command line
+(``cmd`` plus its ``cmd-arg`` values, spaces collapsed) matches ``pattern``, case-insensitively.
+The group → level half lives in the Okta client (:class:`authgate.okta.groups.PrivilegeMap`)
+and is re-exported here so AAA code has one import.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["CommandPolicy", "CommandRule", "PrivilegeMap"]
+from authgate.okta.groups import PrivilegeMap
 
-MAX_LEVEL = 15
-
-
-class PrivilegeMap:
-    """``{"Network-Admins": 15, "Operators": 7}`` → the level for a set of groups, or None."""
-
-    def __init__(self, mapping: Mapping[str, int], default: int | None = None) -> None:
-        for group, level in mapping.items():
-            if not 0 <= level <= MAX_LEVEL:
-                raise ValueError(f"privilege for group {group!r} must be 0..15, got {level}")
-        self._levels = {group.casefold(): level for group, level in mapping.items()}
-        self.default = default
-
-    def level_for(self, groups: Iterable[str]) -> int | None:
-        """The highest level any of ``groups`` maps to; ``default`` when none is mapped."""
-        found = [self._levels[g.casefold()] for g in groups if g.casefold() in self._levels]
-        return max(found) if found else self.default
+__all__ = ["CommandPolicy", "CommandRule", "PrivilegeMap", "command_line"]
 
 
 @dataclass(frozen=True, slots=True)
 class CommandRule:
-    """Users at ``min_privilege`` or above may (``allow``) or may not run commands matching ``pattern``."""
+    """Users at ``min_privilege`` or above may (``allow``) or may not run matching commands."""
 
     pattern: str
     min_privilege: int = 0
@@ -45,12 +31,12 @@ class CommandRule:
 
 
 class CommandPolicy:
-    """Ordered rules; a rule applies when the command matches and the user's level is high enough."""
+    """Ordered :class:`CommandRule` list; patterns compile at start, not on the first command."""
 
     def __init__(self, rules: Iterable[CommandRule]) -> None:
         self.rules = tuple(rules)
         for rule in self.rules:
-            re.compile(rule.pattern)  # fail at start, not on the first device command
+            re.compile(rule.pattern)
 
     def allows(self, privilege: int, command: str) -> bool:
         normalized = " ".join(command.split())
@@ -58,3 +44,24 @@ class CommandPolicy:
             if privilege >= rule.min_privilege and rule.matches(normalized):
                 return rule.allow
         return False
+
+
+def command_line(args: Sequence[str]) -> str | None:
+    """``cmd=show`` + ``cmd-arg=version`` → ``show version``; None when no ``cmd`` (a shell start).
+
+    ``<cr>`` is the IOS end-of-line marker sent as the last ``cmd-arg``; it is not part of
+    the command.
+    """
+    cmd: str | None = None
+    parts: list[str] = []
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if not sep:
+            name, sep, value = arg.partition("*")
+        if name == "cmd":
+            cmd = value
+        elif name == "cmd-arg" and value != "<cr>":
+            parts.append(value)
+    if not cmd:
+        return None
+    return " ".join([cmd, *parts])

@@ -12,10 +12,8 @@ the server; the device only ever sees our own random ``State``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +29,12 @@ from authgate.okta.groups import GroupCache
 from authgate.okta.management import ManagementClient, SSWSAuth
 from authgate.okta.metrics import OktaMetrics
 from authgate.okta.resilience import RetryPolicy
-from authgate.okta.transport import ResilienceConfig, ResilientTransport, make_async_client
+from authgate.okta.transport import (
+    ResilienceConfig,
+    ResilientTransport,
+    Sleeper,
+    make_async_client,
+)
 
 __all__ = ["OktaBackend"]
 
@@ -61,15 +64,9 @@ class OktaBackend:
         *,
         clock: Clock = system_clock,
         metrics: OktaMetrics,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleeper: Sleeper | None = None,
     ) -> None:
-        self.settings, self.mfa, self.clock, self.metrics, self.sleep = (
-            settings,
-            mfa,
-            clock,
-            metrics,
-            sleep,
-        )
+        self.settings, self.mfa, self.clock, self.metrics = settings, mfa, clock, metrics
         self.org_url = settings.org_url.rstrip("/")
         config = ResilienceConfig(
             retry=RetryPolicy(retries=2, max_wait=settings.group_retry_max_wait),
@@ -79,7 +76,7 @@ class OktaBackend:
             breaker_cooldown=settings.circuit_cooldown,
         )
         self.transport = ResilientTransport(
-            config=config, clock=clock, metrics=metrics, name="okta"
+            config=config, clock=clock, sleeper=sleeper, metrics=metrics, name="okta"
         )
         self._http = make_async_client(self.transport, headers={"Accept": "application/json"})
         self.management = ManagementClient(
@@ -228,7 +225,7 @@ class OktaBackend:
                     cacheable=False,
                     extra={"push": outcome},
                 )
-            await self.sleep(self.mfa.push_poll_interval)
+            await self.transport.sleeper.asleep(self.mfa.push_poll_interval)
 
     async def _ropc(self, login: str, password: str) -> AuthResult:
         url = f"{self.org_url}/oauth2/{self.settings.auth_server}/v1/token"
