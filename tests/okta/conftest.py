@@ -112,7 +112,9 @@ def make_client(
     """``make_client("demo-service", server="default", ...)`` → a token client for a demo app."""
     made: list[OktaTokenClient] = []
 
-    def make(app_name: str, *, server: str = "default", dpop: bool = False, **kwargs: Any) -> OktaTokenClient:
+    def make(
+        app_name: str, *, server: str = "default", dpop: bool = False, **kwargs: Any
+    ) -> OktaTokenClient:
         app = served.idp.config.app(app_name)
         assert app is not None
         options: dict[str, Any] = {"auth_method": app.auth_method}
@@ -126,7 +128,11 @@ def make_client(
         options.setdefault("transport", transport)
         options.setdefault("cache", TokenCache(clock=clock))
         client = OktaTokenClient(
-            issuer=served.issuer(server), client_id=app.client_id, clock=clock, metrics=metrics, **options
+            issuer=served.issuer(server),
+            client_id=app.client_id,
+            clock=clock,
+            metrics=metrics,
+            **options,
         )
         made.append(client)
         return client

@@ -30,7 +30,8 @@ def test_secret_methods_get_a_token(served: ServedIdP, make_client: MakeClient, 
     assert token.token_type == "Bearer"
     assert token.scope == "api:read"
     claims = served.idp.validate_access_token(token.access_token, "default")
-    assert claims is not None and claims["cid"] == client.client_id
+    assert claims is not None
+    assert claims["cid"] == client.client_id
 
 
 def _pem(served: ServedIdP) -> str:
@@ -70,13 +71,16 @@ def test_private_key_jwt_from_every_key_source(
     assert token_requests(served, "client_credentials", 200) == 1
 
 
-def test_assertion_claims_match_okta_rules(served: ServedIdP, make_client: MakeClient, clock: ManualClock) -> None:
+def test_assertion_claims_match_okta_rules(
+    served: ServedIdP, make_client: MakeClient, clock: ManualClock
+) -> None:
     client = make_client("demo-jwt", server="org")
     endpoint = client.token_endpoint()
     assert client._assertion is not None
     first, second = client._assertion.make(endpoint), client._assertion.make(endpoint)
     header, claims = parse_compact(first)
-    assert header["alg"] == "RS256" and header["kid"] == served.idp.client_private_jwk("demo-jwt")["kid"]
+    assert header["alg"] == "RS256"
+    assert header["kid"] == served.idp.client_private_jwk("demo-jwt")["kid"]
     assert claims["iss"] == claims["sub"] == client.client_id
     assert claims["aud"] == endpoint == served.endpoint("token", "org")
     assert claims["iat"] == int(clock.time())
@@ -84,7 +88,9 @@ def test_assertion_claims_match_okta_rules(served: ServedIdP, make_client: MakeC
     assert parse_compact(second)[1]["jti"] != claims["jti"]
 
 
-def test_cached_until_expiry_minus_buffer(served: ServedIdP, make_client: MakeClient, clock: ManualClock) -> None:
+def test_cached_until_expiry_minus_buffer(
+    served: ServedIdP, make_client: MakeClient, clock: ManualClock
+) -> None:
     client = make_client("demo-service")
     first = client.client_credentials(["api:read"])
     assert client.client_credentials(["api:read"]) is first
@@ -117,7 +123,9 @@ def test_max_ttl_caps_reuse(served: ServedIdP, make_client: MakeClient, clock: M
 
 
 @pytest.mark.anyio
-async def test_hundred_concurrent_callers_make_one_request(served: ServedIdP, make_client: MakeClient) -> None:
+async def test_hundred_concurrent_callers_make_one_request(
+    served: ServedIdP, make_client: MakeClient
+) -> None:
     client = make_client("demo-service")
     tokens = await asyncio.gather(*(client.aclient_credentials(["api:read"]) for _ in range(100)))
     assert len({t.access_token for t in tokens}) == 1
@@ -139,15 +147,24 @@ def test_hundred_threads_make_one_request(served: ServedIdP, make_client: MakeCl
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert len(results) == 100 and len(set(results)) == 1
+    assert len(results) == 100
+    assert len(set(results)) == 1
     assert token_requests(served, "client_credentials") == 1
 
 
 @pytest.mark.anyio
-async def test_failed_fetch_is_shared_then_retried(served: ServedIdP, make_client: MakeClient) -> None:
+async def test_failed_fetch_is_shared_then_retried(
+    served: ServedIdP, make_client: MakeClient
+) -> None:
     client = make_client("demo-service")
-    served.idp.faults.add("/oauth2/default/v1/token", status=400, body={"error": "invalid_scope", "error_description": "nope"})
-    results = await asyncio.gather(*(client.aclient_credentials(["api:read"]) for _ in range(10)), return_exceptions=True)
+    served.idp.faults.add(
+        "/oauth2/default/v1/token",
+        status=400,
+        body={"error": "invalid_scope", "error_description": "nope"},
+    )
+    results = await asyncio.gather(
+        *(client.aclient_credentials(["api:read"]) for _ in range(10)), return_exceptions=True
+    )
     assert all(isinstance(r, OktaError) and r.code is ErrorCode.OKTA_INVALID_SCOPE for r in results)
     assert token_requests(served) == 1  # one failed request shared by all ten callers
     assert (await client.aclient_credentials(["api:read"])).scope == "api:read"
@@ -160,7 +177,8 @@ def test_openid_scope_on_client_credentials_hints_custom_scope(make_client: Make
         client.client_credentials(["openid"])
     assert caught.value.code is ErrorCode.OKTA_INVALID_SCOPE
     assert caught.value.status == 400
-    assert caught.value.hint is not None and "use a custom scope" in caught.value.hint
+    assert caught.value.hint is not None
+    assert "use a custom scope" in caught.value.hint
 
 
 def test_wrong_secret_hint_names_the_form_sent(make_client: MakeClient) -> None:
@@ -168,13 +186,24 @@ def test_wrong_secret_hint_names_the_form_sent(make_client: MakeClient) -> None:
     with pytest.raises(OktaError) as caught:
         client.client_credentials(["api:read"])
     error = caught.value
-    assert error.code is ErrorCode.OKTA_INVALID_CLIENT and error.status == 401
-    assert error.hint is not None and "client_secret_basic" in error.hint and "Basic" in error.hint
+    assert error.code is ErrorCode.OKTA_INVALID_CLIENT
+    assert error.status == 401
+    assert error.hint is not None
+    assert "client_secret_basic" in error.hint
+    assert "Basic" in error.hint
     assert error.request_id
 
 
-def test_secret_sent_to_a_private_key_app_is_refused_with_hint(served: ServedIdP, make_client: MakeClient) -> None:
-    client = make_client("demo-jwt", server="org", auth_method="client_secret_post", client_secret="x" * 40, signing_key=None)
+def test_secret_sent_to_a_private_key_app_is_refused_with_hint(
+    served: ServedIdP, make_client: MakeClient
+) -> None:
+    client = make_client(
+        "demo-jwt",
+        server="org",
+        auth_method="client_secret_post",
+        client_secret="x" * 40,
+        signing_key=None,
+    )
     with pytest.raises(OktaError) as caught:
         client.client_credentials(["okta.users.read"])
     assert caught.value.code is ErrorCode.OKTA_INVALID_CLIENT
@@ -190,5 +219,8 @@ def test_metrics_count_outcomes(make_client: MakeClient, metrics: object) -> Non
         client.client_credentials(["openid"])
     text = generate_latest(client.metrics.registry).decode()
     assert 'okta_token_requests_total{grant="client_credentials",outcome="ok"} 1.0' in text
-    assert 'okta_token_requests_total{grant="client_credentials",outcome="okta.invalid_scope"} 1.0' in text
+    assert (
+        'okta_token_requests_total{grant="client_credentials",outcome="okta.invalid_scope"} 1.0'
+        in text
+    )
     assert "okta_token_latency_seconds_count" in text

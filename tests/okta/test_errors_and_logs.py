@@ -20,11 +20,19 @@ from authgate.okta.transport import ResilientTransport
 
 
 def _oauth(status: int, error: str, description: str = "", **headers: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": error, "error_description": description}, headers=headers)
+    return httpx.Response(
+        status, json={"error": error, "error_description": description}, headers=headers
+    )
 
 
 def _okta(status: int, code: str, summary: str, **headers: str) -> httpx.Response:
-    body = {"errorCode": code, "errorSummary": summary, "errorLink": code, "errorId": "oae1", "errorCauses": []}
+    body = {
+        "errorCode": code,
+        "errorSummary": summary,
+        "errorLink": code,
+        "errorId": "oae1",
+        "errorCauses": [],
+    }
     return httpx.Response(status, json=body, headers={"X-Okta-Request-Id": "req1", **headers})
 
 
@@ -62,32 +70,54 @@ def test_mapping(response: httpx.Response, ctx: ErrorContext, code: ErrorCode, h
 
 
 def test_rate_limit_error_carries_wait_and_request_id() -> None:
-    response = _okta(429, "E0000047", "x", **{"X-Rate-Limit-Reset": "1700000030", "Date": formatdate(1700000000, usegmt=True)})
+    response = _okta(
+        429,
+        "E0000047",
+        "x",
+        **{"X-Rate-Limit-Reset": "1700000030", "Date": formatdate(1700000000, usegmt=True)},
+    )
     error = error_from_response(response)
-    assert error.retry_after == 30 and error.request_id == "req1" and error.error == "E0000047"
+    assert error.retry_after == 30
+    assert error.request_id == "req1"
+    assert error.error == "E0000047"
     assert error.to_dict()["code"] == "okta.rate_limited"
 
 
 def test_server_errors_and_garbage() -> None:
     assert error_from_response(_oauth(500, "server_error")).code is ErrorCode.OKTA_UNAVAILABLE
     assert error_from_response(httpx.Response(502, text="<html>")).status == 503
-    assert error_from_response(httpx.Response(418, text="teapot")).code is ErrorCode.OKTA_BAD_RESPONSE
+    assert (
+        error_from_response(httpx.Response(418, text="teapot")).code is ErrorCode.OKTA_BAD_RESPONSE
+    )
     assert error_from_response(httpx.Response(404)).code is ErrorCode.OKTA_NOT_FOUND
 
 
 @pytest.mark.anyio
 async def test_no_secret_token_or_assertion_in_logs(
-    served: ServedIdP, make_client: Callable[..., OktaTokenClient], transport: ResilientTransport, caplog: pytest.LogCaptureFixture
+    served: ServedIdP,
+    make_client: Callable[..., OktaTokenClient],
+    transport: ResilientTransport,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    secrets: list[str] = [SECRET_JWT_SECRET, "dev-ssws-token", "Alice-DEV-only-1", "wrong-password-xyz"]
+    secrets: list[str] = [
+        SECRET_JWT_SECRET,
+        "dev-ssws-token",
+        "Alice-DEV-only-1",
+        "wrong-password-xyz",
+    ]
     svc = make_client("demo-service")
     secrets.append(svc._secret or "")
     secrets.append(svc.client_credentials(["api:read"]).access_token)
     hs = make_client("svc-hs")
     assert hs._assertion is not None
     secrets.append(hs.client_credentials(["api:read"]).access_token)
-    password = PasswordAuth(make_client("demo-native"), "alice@example.com", "Alice-DEV-only-1", scopes=("openid", "offline_access"))
+    password = PasswordAuth(
+        make_client("demo-native"),
+        "alice@example.com",
+        "Alice-DEV-only-1",
+        scopes=("openid", "offline_access"),
+    )
     issued = password.token()
     secrets += [issued.access_token, issued.refresh_token or "", issued.id_token or ""]
     try:

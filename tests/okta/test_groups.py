@@ -26,7 +26,9 @@ def _calls(served: ServedIdP) -> int:
 
 
 @pytest.mark.anyio
-async def test_ttl_and_single_flight(served: ServedIdP, transport: ResilientTransport, clock: ManualClock, metrics: OktaMetrics) -> None:
+async def test_ttl_and_single_flight(
+    served: ServedIdP, transport: ResilientTransport, clock: ManualClock, metrics: OktaMetrics
+) -> None:
     async with ManagementClient(served.url, SSWSAuth("dev-ssws-token"), transport=transport) as api:
 
         async def names(user: str) -> Iterable[str]:
@@ -75,7 +77,8 @@ async def test_negative_ttl_and_retry_after_stretch(
         served.idp.faults.add(GROUPS, status=429, headers={"Retry-After": "300"})
         with pytest.raises(OktaError) as limited:
             await cache.groups("bob@example.com")
-        assert limited.value.code is ErrorCode.OKTA_RATE_LIMITED and limited.value.retry_after == 300
+        assert limited.value.code is ErrorCode.OKTA_RATE_LIMITED
+        assert limited.value.retry_after == 300
         clock.advance(120)  # past the 60 s negative TTL but inside Okta's Retry-After
         with pytest.raises(OktaError):
             await cache.groups("bob@example.com")
@@ -83,7 +86,10 @@ async def test_negative_ttl_and_retry_after_stretch(
         clock.advance(181)
         assert "Operators" in await cache.groups("bob@example.com")
     await transport.aclose()  # type: ignore[attr-defined]
-    assert 'okta_group_cache_hits_total{outcome="negative"} 2.0' in generate_latest(metrics.registry).decode()
+    assert (
+        'okta_group_cache_hits_total{outcome="negative"} 2.0'
+        in generate_latest(metrics.registry).decode()
+    )
 
 
 @pytest.mark.anyio
@@ -113,4 +119,5 @@ def test_privilege_map() -> None:
     assert strict.level(["A"]) == 1
     with pytest.raises(AuthError) as refused:
         strict.level(["Everyone"])
-    assert refused.value.code is ErrorCode.PRIVILEGE_TOO_LOW and refused.value.status == 403
+    assert refused.value.code is ErrorCode.PRIVILEGE_TOO_LOW
+    assert refused.value.status == 403

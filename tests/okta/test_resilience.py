@@ -24,12 +24,16 @@ TOKEN = "/oauth2/default/v1/token"
 GROUPS = "/api/v1/users/*/groups"
 
 
-def test_429_retry_after_is_honoured(served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper) -> None:
+def test_429_retry_after_is_honoured(
+    served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper
+) -> None:
     served.idp.faults.add(TOKEN, status=429, headers={"Retry-After": "7"})
     token = make_client("demo-service").client_credentials(["api:read"])
     assert token.access_token
-    assert len(sleeper.calls) == 1 and 7 <= sleeper.calls[0] < 7.2
-    assert token_requests(served, status=429) == 1 and token_requests(served, status=200) == 1
+    assert len(sleeper.calls) == 1
+    assert 7 <= sleeper.calls[0] < 7.2
+    assert token_requests(served, status=429) == 1
+    assert token_requests(served, status=200) == 1
 
 
 def test_429_with_rate_limit_reset_waits_until_reset_by_server_date(
@@ -38,24 +42,34 @@ def test_429_with_rate_limit_reset_waits_until_reset_by_server_date(
     # The server's Date is 1000 s behind our clock: the wait must come from reset − Date (12 s),
     # not from reset − our clock (which would be negative).
     server_now = clock.time() - 1000
-    headers = {"X-Rate-Limit-Reset": str(int(server_now) + 12), "Date": formatdate(server_now, usegmt=True)}
+    headers = {
+        "X-Rate-Limit-Reset": str(int(server_now) + 12),
+        "Date": formatdate(server_now, usegmt=True),
+    }
     served.idp.faults.add(TOKEN, status=429, headers=headers)
     make_client("demo-service").client_credentials(["api:read"])
-    assert len(sleeper.calls) == 1 and 12 <= sleeper.calls[0] < 12.2
+    assert len(sleeper.calls) == 1
+    assert 12 <= sleeper.calls[0] < 12.2
 
 
 def test_429_asking_for_too_long_fails_fast_with_retry_after(
-    served: ServedIdP, make_transport: Callable[..., ResilientTransport], make_client: MakeClient, sleeper: FakeSleeper
+    served: ServedIdP,
+    make_transport: Callable[..., ResilientTransport],
+    make_client: MakeClient,
+    sleeper: FakeSleeper,
 ) -> None:
     transport = make_transport(retry={"max_wait": 30})
     served.idp.faults.add(TOKEN, status=429, headers={"Retry-After": "600"})
     with pytest.raises(OktaError) as caught:
         make_client("demo-service", transport=transport).client_credentials(["api:read"])
-    assert caught.value.code is ErrorCode.OKTA_RATE_LIMITED and caught.value.retry_after == 600
+    assert caught.value.code is ErrorCode.OKTA_RATE_LIMITED
+    assert caught.value.retry_after == 600
     assert sleeper.calls == []
 
 
-def test_503_burst_on_token_post_is_retried_with_backoff(served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper) -> None:
+def test_503_burst_on_token_post_is_retried_with_backoff(
+    served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper
+) -> None:
     served.idp.faults.add(TOKEN, status=503, count=3)
     assert make_client("demo-service").client_credentials(["api:read"]).access_token
     assert len(sleeper.calls) == 3
@@ -63,27 +77,36 @@ def test_503_burst_on_token_post_is_retried_with_backoff(served: ServedIdP, make
     assert token_requests(served) == 4
 
 
-def test_500_on_token_post_is_not_resent(served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper) -> None:
+def test_500_on_token_post_is_not_resent(
+    served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper
+) -> None:
     served.idp.faults.add(TOKEN, status=500)
     with pytest.raises(OktaError) as caught:
         make_client("demo-service").client_credentials(["api:read"])
-    assert caught.value.code is ErrorCode.OKTA_UNAVAILABLE and caught.value.status == 503
-    assert token_requests(served) == 1 and sleeper.calls == []
+    assert caught.value.code is ErrorCode.OKTA_UNAVAILABLE
+    assert caught.value.status == 503
+    assert token_requests(served) == 1
+    assert sleeper.calls == []
 
 
-def test_retries_exhausted_returns_okta_unavailable(served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper) -> None:
+def test_retries_exhausted_returns_okta_unavailable(
+    served: ServedIdP, make_client: MakeClient, sleeper: FakeSleeper
+) -> None:
     served.idp.faults.add(TOKEN, status=503, count=10)
     with pytest.raises(OktaError) as caught:
         make_client("demo-service").client_credentials(["api:read"])
     assert caught.value.code is ErrorCode.OKTA_UNAVAILABLE
-    assert token_requests(served) == 4 and len(sleeper.calls) == 3
+    assert token_requests(served) == 4
+    assert len(sleeper.calls) == 3
 
 
 def test_retries_metric(served: ServedIdP, make_client: MakeClient) -> None:
     served.idp.faults.add(TOKEN, status=503, count=2)
     client = make_client("demo-service")
     client.client_credentials(["api:read"])
-    assert 'okta_retries_total{outcome="503"} 2.0' in generate_latest(client.metrics.registry).decode()
+    assert (
+        'okta_retries_total{outcome="503"} 2.0' in generate_latest(client.metrics.registry).decode()
+    )
 
 
 @pytest.mark.anyio
@@ -102,7 +125,10 @@ async def test_get_retries_500_and_slow_answers(
 
 
 def test_circuit_opens_fails_fast_then_recovers(
-    served: ServedIdP, make_transport: Callable[..., ResilientTransport], make_client: MakeClient, clock: ManualClock
+    served: ServedIdP,
+    make_transport: Callable[..., ResilientTransport],
+    make_client: MakeClient,
+    clock: ManualClock,
 ) -> None:
     transport = make_transport(retry={"retries": 0}, breaker_threshold=3, breaker_cooldown=30)
     client = make_client("demo-service", transport=transport)
@@ -117,13 +143,17 @@ def test_circuit_opens_fails_fast_then_recovers(
     before = token_requests(served)
     with pytest.raises(OktaError) as caught:
         client.client_credentials(["api:read"])
-    assert caught.value.code is ErrorCode.OKTA_CIRCUIT_OPEN and caught.value.status == 503
+    assert caught.value.code is ErrorCode.OKTA_CIRCUIT_OPEN
+    assert caught.value.status == 503
     assert caught.value.retry_after == pytest.approx(30)
     assert token_requests(served) == before  # failed fast: Okta was not called
     clock.advance(31)
     assert client.client_credentials(["api:read"]).access_token  # the half-open probe succeeds
     assert transport.status()["breaker"]["state"] == "closed"  # type: ignore[index]
-    assert 'okta_circuit_open{upstream="okta"} 0.0' in generate_latest(client.metrics.registry).decode()
+    assert (
+        'okta_circuit_open{upstream="okta"} 0.0'
+        in generate_latest(client.metrics.registry).decode()
+    )
 
 
 def test_failed_probe_reopens(clock: ManualClock) -> None:
@@ -134,7 +164,8 @@ def test_failed_probe_reopens(clock: ManualClock) -> None:
     with pytest.raises(OktaError):
         breaker.before("okta")  # only one probe at a time
     breaker.failure()
-    assert breaker.state == "open" and breaker.times_opened == 2
+    assert breaker.state == "open"
+    assert breaker.times_opened == 2
     with pytest.raises(OktaError):
         breaker.before("okta")
 
@@ -153,7 +184,8 @@ def test_limiter_adapts_to_remaining_budget(clock: ManualClock) -> None:
     limiter.observe(_answer(600, 8))  # running low: at most half the remaining budget
     assert limiter.limit == 4
     limiter.observe(_answer(600, 0, reset=clock.time() + 20))
-    assert limiter.limit == 1 and limiter.pause_left() == pytest.approx(20)
+    assert limiter.limit == 1
+    assert limiter.pause_left() == pytest.approx(20)
     for _ in range(20):  # a new window: climb back one step per answer
         limiter.observe(_answer(600, 599))
     assert limiter.limit == 10
@@ -187,11 +219,22 @@ def test_zero_remaining_pauses_next_request(
     served.idp.faults.add(
         TOKEN,
         status=200,
-        body={"token_type": "Bearer", "expires_in": 3600, "access_token": "a.b.c", "scope": "api:read"},
-        headers={"X-Rate-Limit-Limit": "1200", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": reset, "Date": formatdate(clock.time(), usegmt=True)},
+        body={
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "access_token": "a.b.c",
+            "scope": "api:read",
+        },
+        headers={
+            "X-Rate-Limit-Limit": "1200",
+            "X-Rate-Limit-Remaining": "0",
+            "X-Rate-Limit-Reset": reset,
+            "Date": formatdate(clock.time(), usegmt=True),
+        },
     )
     client = make_client("demo-service")
     client.client_credentials(["api:read"])
     assert sleeper.calls == []
     client.client_credentials(["api:write"])  # held until the window resets instead of a 429
-    assert len(sleeper.calls) == 1 and sleeper.calls[0] == pytest.approx(15, abs=1)
+    assert len(sleeper.calls) == 1
+    assert sleeper.calls[0] == pytest.approx(15, abs=1)
