@@ -26,6 +26,11 @@ __all__ = ["app"]
 app = typer.Typer(help="Query the Okta Management API.", no_args_is_help=True)
 
 
+@app.callback()
+def _group() -> None:
+    """Query the Okta Management API (keeps ``groups`` a sub-command as more are added)."""
+
+
 @app.command("groups")
 def groups(
     user: Annotated[str, typer.Argument(help="User id, login or login short name.")],
