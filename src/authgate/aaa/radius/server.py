@@ -15,7 +15,7 @@ import ipaddress
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from authgate.aaa.config import RadiusSettings, ReplyTemplates
 from authgate.aaa.metrics import AAAMetrics
@@ -46,8 +46,7 @@ class _Endpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         if self.transport is not None:
@@ -146,7 +145,11 @@ class RadiusServer:
             )
         if packet.code == Code.ACCOUNTING_REQUEST:
             self._account(packet, str(addr[0]))
-            reply = rp.encode_reply(Code.ACCOUNTING_RESPONSE, packet, client.secret, [])
+            # No Message-Authenticator here: RFC 2866 has none, and some clients (radclient
+            # 3.2.1) check it against the wrong vector; BlastRADIUS concerns Access-* only.
+            reply = rp.encode_reply(
+                Code.ACCOUNTING_RESPONSE, packet, client.secret, [], message_authenticator=False
+            )
             return self._send(key, transport, addr, reply)
         if len(self._tasks) >= self.settings.max_inflight:
             return self._drop("overloaded")
