@@ -24,7 +24,7 @@ import secrets
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -176,7 +176,7 @@ def environment(cpu: int | None, *, seconds: float, repeats: int) -> dict[str, A
     }
 
 
-def render_table(head: tuple[str, ...], cells: list[tuple[str, ...]], *, markdown: bool) -> str:
+def render_table(head: tuple[str, ...], cells: Sequence[tuple[str, ...]], *, markdown: bool) -> str:
     """Text (first two columns left-aligned, a blank line between groups) or a Markdown table."""
     if markdown:
         rule = "|" + "|".join("---" if i < 2 else "--:" for i in range(len(head))) + "|"
@@ -236,7 +236,7 @@ class BenchKey:
     kid: str
     private: Any
     public: Any  # cryptography public key, or the HMAC secret (bytes) for HS256
-    jwk: dict[str, str]
+    jwk: dict[str, Any]
 
     def sign(self, message: bytes) -> bytes:
         """The JWS signature (RFC 7518 §3): raw r‖s for ECDSA, not DER."""
