@@ -80,13 +80,15 @@ class PolicyWatcher:
         self._task: asyncio.Task[None] | None = None
         self._signal = False
 
-    async def start(self, *, sighup: bool = True) -> None:
-        """Start watching; installs the SIGHUP handler when running in the main thread."""
+    async def start(self, *, sighup: bool = True, watch: bool = True) -> None:
+        """Install the SIGHUP handler (main thread only) and, if ``watch``, the file watch."""
         loop = asyncio.get_running_loop()
         if sighup and threading.current_thread() is threading.main_thread():
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, self.holder.reload)
                 self._signal = True
+        if not watch:
+            return
         ready = asyncio.Event()
         self._task = loop.create_task(self._watch(ready))
         await ready.wait()
