@@ -79,7 +79,8 @@ def token_posts(idp: IdP) -> int:
 async def main(n: int, windows: int, callers: int) -> None:
     idp, stop = serve()
     app = idp.config.app("demo-service")
-    assert app is not None and app.client_secret
+    assert app is not None
+    assert app.client_secret
     token_url = idp.server("default").endpoint("token")
     clock = ManualClock(time.time())
     ours = OktaTokenClient(
@@ -145,12 +146,11 @@ async def main(n: int, windows: int, callers: int) -> None:
         ours.cache.invalidate(auth.cache_key())
         calls = 0
         start = time.perf_counter()
-        for window in range(windows):
-            per_caller = 200
+        for _ in range(windows):
 
             async def caller() -> None:
                 nonlocal calls
-                for _ in range(per_caller):
+                for _ in range(200):
                     await auth.atoken()
                     calls += 1
 
