@@ -84,6 +84,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.until_close = False
         self.keep_alive = False
         self.got_bytes = False
+        self.request_sent = False
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
         self.reading_paused = False
@@ -91,7 +92,13 @@ class UpstreamConnection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed and self.error is None
+        return (
+            self.complete
+            and self.request_sent
+            and self.keep_alive
+            and not self.closed
+            and self.error is None
+        )
 
     # -- asyncio.Protocol ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -315,11 +322,9 @@ class UpstreamPool:
     def close(self) -> None:
         """Close every idle connection (at shutdown); busy ones close when released."""
         while self.idle:
-            self.forget_and_abort(self.idle.pop())
-
-    def forget_and_abort(self, conn: UpstreamConnection) -> None:
-        conn.abort()
-        self.forget(conn)
+            conn = self.idle.pop()
+            conn.abort()
+            self.forget(conn)
 
     async def _connect(self) -> UpstreamConnection:
         loop = asyncio.get_running_loop()
