@@ -24,6 +24,8 @@ def _bad(description: str, status: int = 400) -> OAuthProblem:
 
 
 def reject_query_credentials(request: Request) -> None:
+    if not request.scope.get("query_string"):
+        return  # the usual case: no query to parse
     if any(name in request.query_params for name in _QUERY_CREDENTIALS):
         raise _bad("Client credentials cannot be supplied via query parameters.")
 

@@ -14,6 +14,7 @@ import binascii
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -27,6 +28,8 @@ from authgate.idp import ids
 __all__ = ["KeyRing", "KeyStatus", "SigningKey", "b64url", "b64url_decode", "public_jwk"]
 
 NO_CACHE_WINDOW = 3600  # seconds before a rotation when /keys stops being cacheable
+_PKCS1 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
 
 
 class KeyStatus(StrEnum):
@@ -74,18 +77,24 @@ class SigningKey:
     private: rsa.RSAPrivateKey
     status: KeyStatus
 
+    @cached_property
+    def _header_segment(self) -> str:
+        # The header never changes for a key: encode it once, not per token.
+        return b64url(orjson.dumps({"kid": self.kid, "alg": "RS256"}))
+
+    @cached_property
+    def _public(self) -> rsa.RSAPublicKey:
+        return self.private.public_key()
+
     def sign(self, payload: dict[str, Any]) -> str:
         """Compact JWS, header ``{"kid","alg":"RS256"}`` in Okta's order, no ``typ``."""
-        header = orjson.dumps({"kid": self.kid, "alg": "RS256"})
-        signing_input = f"{b64url(header)}.{b64url(orjson.dumps(payload))}".encode("ascii")
-        signature = self.private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        signing_input = f"{self._header_segment}.{b64url(orjson.dumps(payload))}".encode("ascii")
+        signature = self.private.sign(signing_input, _PKCS1, _SHA256)
         return signing_input.decode("ascii") + "." + b64url(signature)
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
         try:
-            self.private.public_key().verify(
-                signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
-            )
+            self._public.verify(signature, signing_input, _PKCS1, _SHA256)
         except InvalidSignature:
             return False
         return True

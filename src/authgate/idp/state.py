@@ -27,6 +27,10 @@ __all__ = ["AuthCode", "IdP", "IssuedToken", "RefreshRecord", "ServerState"]
 
 NONCE_ROTATE = 24 * 3600  # okta-wire §6: a new DPoP nonce every day, old ones good for 3 days
 NONCE_KEEP = 3 * 24 * 3600
+# Issued access tokens are kept for introspection/revocation; expired ones are swept once the
+# table reaches this size (then twice its surviving size), so a long-running server under load
+# — a CI job, a benchmark — does not grow without bound, at an amortised O(1) per token.
+TOKEN_SWEEP_MIN = 50_000
 
 
 @dataclass
@@ -129,6 +133,7 @@ class IdP:
         self._servers = {s.id: ServerState(self, s) for s in config.servers}
         self._client_keys: dict[str, tuple[str, rsa.RSAPrivateKey]] = {}
         self.tokens: dict[str, IssuedToken] = {}
+        self._sweep_at = TOKEN_SWEEP_MIN
         self.refresh_tokens: dict[str, RefreshRecord] = {}
         self.codes: dict[str, AuthCode] = {}
         self._used: dict[tuple[str, str], float] = {}
@@ -219,6 +224,17 @@ class IdP:
             )
 
     # -- tokens --------------------------------------------------------------------------------
+    def remember_token(self, token: IssuedToken) -> None:
+        """Record a minted access token; sweeps expired ones when the table has grown."""
+        with self.lock:
+            self.tokens[token.jti] = token
+            if len(self.tokens) >= self._sweep_at:
+                now = self.clock.time()
+                self.tokens = {
+                    jti: t for jti, t in self.tokens.items() if t.claims.get("exp", 0) > now
+                }
+                self._sweep_at = max(TOKEN_SWEEP_MIN, 2 * len(self.tokens))
+
     def validate_access_token(self, token: str, server_id: str) -> dict[str, Any] | None:
         """The claims of ``token`` if it is an active access token of ``server_id``, else None."""
         claims = self.signed_claims(token, server_id)

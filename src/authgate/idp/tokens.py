@@ -129,10 +129,9 @@ def mint_access_token(
     if not server.is_org:
         claims.update(custom_claims(idp, server.config.claims, app, user, scopes))
     token = server.token_keys.active().sign(claims)
-    with idp.lock:
-        idp.tokens[claims["jti"]] = IssuedToken(
-            claims["jti"], server.id, app.client_id, claims, refresh_id=refresh_id
-        )
+    idp.remember_token(
+        IssuedToken(claims["jti"], server.id, app.client_id, claims, refresh_id=refresh_id)
+    )
     return Minted(token, claims, lifetime)
 
 
