@@ -10,7 +10,9 @@ into an error: no token, assertion, secret or password, only fingerprints and se
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -18,7 +20,7 @@ import orjson
 
 from authgate.errors import AuthgateError, ErrorCode, status_for
 
-__all__ = ["ErrorContext", "OktaError", "error_from_response", "unavailable"]
+__all__ = ["ErrorContext", "OktaError", "error_from_response", "server_wait", "unavailable"]
 
 _DPOP_HINT = (
     "this app requires DPoP: enable it in authgate (AUTHGATE_OKTA_DPOP=true) or untick it in Okta"
@@ -121,20 +123,33 @@ def _challenge_param(header: str, name: str) -> str | None:
     return header[start:end] if end > start else None
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """``Retry-After`` (seconds) or ``X-Rate-Limit-Reset − Date``; None when neither is usable."""
+def server_wait(response: httpx.Response, now: float) -> float | None:
+    """Seconds the server asks us to wait: ``Retry-After``, else ``X-Rate-Limit-Reset − Date``.
+
+    Okta's reset is epoch seconds on *its* clock, so it is compared with its ``Date`` header
+    rather than our clock (a skewed client would otherwise wait far too long or not at all);
+    without ``Date`` our wall clock ``now`` stands in.
+    """
     value = response.headers.get("retry-after")
     if value is not None:
-        with contextlib.suppress(ValueError):
+        try:
             return max(0.0, float(value))
+        except ValueError:
+            with contextlib.suppress(ValueError, TypeError):
+                return max(0.0, parsedate_to_datetime(value).timestamp() - now)
     reset = response.headers.get("x-rate-limit-reset")
+    if reset is None:
+        return None
+    try:
+        reset_at = float(reset)
+    except ValueError:
+        return None
     date = response.headers.get("date")
-    if reset is not None and date is not None:
-        from email.utils import parsedate_to_datetime
-
+    base = now
+    if date is not None:
         with contextlib.suppress(ValueError, TypeError):
-            return max(0.0, float(reset) - parsedate_to_datetime(date).timestamp())
-    return None
+            base = parsedate_to_datetime(date).timestamp()
+    return max(0.0, reset_at - base)
 
 
 def _hint(code: ErrorCode, error: str, description: str, ctx: ErrorContext) -> str | None:
@@ -193,7 +208,7 @@ def error_from_response(response: httpx.Response, ctx: ErrorContext | None = Non
     status = response.status_code
     body = _json(response)
     request_id = response.headers.get("x-okta-request-id")
-    retry_after = retry_after_seconds(response) if status in (429, 503) else None
+    retry_after = server_wait(response, time.time()) if status in (429, 503) else None
     error = body.get("error") if isinstance(body.get("error"), str) else None
     okta_code = body.get("errorCode") if isinstance(body.get("errorCode"), str) else None
     description = str(body.get("error_description") or body.get("errorSummary") or "")

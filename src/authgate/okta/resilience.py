@@ -13,20 +13,18 @@ so a busy service slows down instead of collecting 429s.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import httpx
 
 from authgate.clock import Clock
 from authgate.errors import ErrorCode
-from authgate.okta.errors import OktaError
+from authgate.okta.errors import OktaError, server_wait
 
 __all__ = [
     "AdaptiveLimiter",
@@ -39,35 +37,6 @@ __all__ = [
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Errors raised before the request reached the server: safe to resend even a POST.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def server_wait(response: httpx.Response, now: float) -> float | None:
-    """Seconds the server asks us to wait: ``Retry-After``, else ``X-Rate-Limit-Reset − Date``.
-
-    Okta's reset is epoch seconds on *its* clock, so it is compared with its ``Date`` header
-    rather than our clock (a skewed client would otherwise wait far too long or not at all);
-    without ``Date`` our wall clock ``now`` stands in.
-    """
-    value = response.headers.get("retry-after")
-    if value is not None:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            with contextlib.suppress(ValueError, TypeError):
-                return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    reset = response.headers.get("x-rate-limit-reset")
-    if reset is None:
-        return None
-    try:
-        reset_at = float(reset)
-    except ValueError:
-        return None
-    date = response.headers.get("date")
-    base = now
-    if date is not None:
-        with contextlib.suppress(ValueError, TypeError):
-            base = parsedate_to_datetime(date).timestamp()
-    return max(0.0, reset_at - base)
 
 
 @dataclass(frozen=True)
