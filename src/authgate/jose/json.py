@@ -4,10 +4,11 @@ RFC 7515 §5.2 lets a parser either reject duplicate member names or keep the la
 the last one is how "which `alg` did you see?" confusion attacks start, so we reject them, at
 every depth. ``orjson`` does the parsing (it already refuses invalid UTF-8, lone surrogates,
 NaN/Infinity and a BOM) but silently keeps the last duplicate, so duplicates are found by
-counting strings in the raw text and comparing with what was parsed: any duplicate — including
-an escaped spelling such as ``"\\u0061"`` next to ``"a"`` — leaves the text with more. Text
-without backslashes needs only a quote count; otherwise a tokenizer that matches *every*
-string (so it never starts inside one) counts the member names.
+comparing the raw text with what was parsed, cheapest proof first: re-serialising gives the
+very same bytes (typical for IdP-minted tokens); else, for text without backslashes, the quote
+count matches two per member name and string value; else a tokenizer that matches *every*
+string (so it never starts inside one) counts member names. A duplicate — including an escaped
+spelling such as ``"\\u0061"`` next to ``"a"`` — always leaves the text with more.
 """
 
 from __future__ import annotations

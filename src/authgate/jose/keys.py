@@ -77,10 +77,10 @@ class VerificationKey:
         kty = jwk.get("kty")
         use = jwk.get("use")
         if use is not None and use != "sig":
-            raise KeyImportError(f"JWK kid={kid!r} has use={use!r}; only 'sig' keys verify")
+            raise KeyImportError(f"JWK kid={kid!r} has use={_short(use)}; only 'sig' keys verify")
         ops = jwk.get("key_ops")
         if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
-            raise KeyImportError(f"JWK kid={kid!r} key_ops {ops!r} does not include 'verify'")
+            raise KeyImportError(f"JWK kid={kid!r} key_ops {_short(ops)} does not include 'verify'")
         present = [m for m in _PRIVATE_MEMBERS if m in jwk]
         if present:
             raise KeyImportError(
@@ -97,13 +97,13 @@ class VerificationKey:
         elif kty == "oct":
             key = _jwk_bytes(jwk, "k")
         else:
-            raise KeyImportError(f"JWK kty {kty!r} is not supported (RSA, EC, OKP, oct)")
+            raise KeyImportError(f"JWK kty {_short(kty)} is not supported (RSA, EC, OKP, oct)")
         usable = _usable(kty, key, kid)
         alg = jwk.get("alg")
         if alg is not None:
             if not isinstance(alg, str) or alg not in usable:
                 raise KeyImportError(
-                    f"JWK kid={kid!r} declares alg {alg!r}, which this {kty} key cannot "
+                    f"JWK kid={kid!r} declares alg {_short(alg)}, which this {kty} key cannot "
                     f"verify (usable: {sorted(usable)})"
                 )
             usable = frozenset({alg})
@@ -111,7 +111,11 @@ class VerificationKey:
 
     @classmethod
     def from_pem(cls, data: bytes | str, *, kid: str | None = None) -> VerificationKey:
-        """Import a public key or certificate, PEM or DER; private keys are refused."""
+        """Import a public key or certificate, PEM or DER; private keys are refused.
+
+        A certificate only carries the key here: its dates and chain are not checked, because
+        pinning a configured key is the point, not PKI.
+        """
         raw = data.encode() if isinstance(data, str) else bytes(data)
         if b"PRIVATE KEY" in raw:
             raise KeyImportError("this is a private key; configure the public key instead")
@@ -216,6 +220,11 @@ class KeySet:
     def kids(self) -> frozenset[str]:
         """Every ``kid`` in the set."""
         return frozenset(self._by_kid)
+
+
+def _short(value: object) -> str:
+    """A JWKS value for an error message: repr-escaped and bounded (JWKS content is remote)."""
+    return repr(value)[:80]
 
 
 def _usable(kty: str, key: object, kid: str | None) -> frozenset[str]:
