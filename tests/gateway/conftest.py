@@ -17,7 +17,18 @@ from typing import Any
 import orjson
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
-from tests.support.tokens import AUDIENCE, ISSUER, NOW, SigningKey, b64, ec_key, encode, jwks, okta_claims, rsa_key
+from tests.support.tokens import (
+    AUDIENCE,
+    ISSUER,
+    NOW,
+    SigningKey,
+    b64,
+    ec_key,
+    encode,
+    jwks,
+    okta_claims,
+    rsa_key,
+)
 
 from authgate.authn.chain import AuthenticatorChain
 from authgate.authn.jwt import JWTAuthenticator
@@ -96,11 +107,19 @@ async def echo_upstream(scope: Scope, receive: Receive, send: Send) -> None:
         {
             "path": scope["path"],
             "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
-            "upstream": [[k.decode(), v.decode()] for k, v in scope.get("authgate.upstream_headers", [])],
+            "upstream": [
+                [k.decode(), v.decode()] for k, v in scope.get("authgate.upstream_headers", [])
+            ],
             "subject": principal.subject if principal else None,
         }
     )
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -126,7 +145,15 @@ def dpop_key() -> SigningKey:
     return ec_key("dpop-1")
 
 
-def dpop_proof(key: SigningKey, method: str, url: str, token: str, *, iat: int = VERIFY_AT, jti: str | None = None) -> str:
+def dpop_proof(
+    key: SigningKey,
+    method: str,
+    url: str,
+    token: str,
+    *,
+    iat: int = VERIFY_AT,
+    jti: str | None = None,
+) -> str:
     public = {k: v for k, v in key.jwk.items() if k in ("kty", "crv", "x", "y")}
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": public}
     claims = {
@@ -167,7 +194,11 @@ def make_gateway(signing_key: SigningKey) -> MakeGateway:
         chain = AuthenticatorChain([JWTAuthenticator(verifier, dpop=DPoPVerifier(clock=clock))])
         gateway_settings = GatewaySettings(access_log=False, **settings)
         names = {f: gateway_settings.header_name(f) for f in IDENTITY_FIELDS}
-        signer = IdentityAssertion.generate(issuer="https://gateway.test", clock=clock) if assertion else None
+        signer = (
+            IdentityAssertion.generate(issuer="https://gateway.test", clock=clock)
+            if assertion
+            else None
+        )
         sink = MemorySink([])
         components = GatewayComponents(
             settings=gateway_settings,

@@ -49,7 +49,7 @@ from authgate.gateway.middleware import (
     RequestIdMiddleware,
 )
 from authgate.gateway.middleware.authenticate import CredentialAuthenticator
-from authgate.gateway.settings import GatewaySettings
+from authgate.gateway.settings import IDENTITY_FIELDS, GatewaySettings
 from authgate.gateway.target import ProxyTarget, plain_refuser
 from authgate.integrations.starlette import AuthgateMiddleware
 from authgate.limits.base import FailureLimiter
@@ -129,9 +129,13 @@ class _Dispatcher:
         s = c.settings
         resolver = ClientIPResolver(s.trusted_proxies, header=s.client_ip_header)
         trusted = tuple(s.trusted_proxies)
+        fields = [f for f in IDENTITY_FIELDS if f != "upstream_authorization"]
+        if c.assertion is None:
+            fields.remove("assertion")
+        names = tuple(c.identity.names[f] for f in fields)
 
         def forward(*, nginx: bool = False, envoy: bool = False) -> ASGIApp:
-            inner = _pipeline(c, ForwardAuthEndpoint(), mode="forward")
+            inner = _pipeline(c, ForwardAuthEndpoint(names), mode="forward")
             refuser = forward_refuser(s.realm, nginx=nginx)
             return ForwardAuthTarget(
                 inner, c.holder, resolver, trusted_proxies=trusted, refuser=refuser, envoy=envoy

@@ -184,12 +184,23 @@ class ForwardAuthTarget:
 
 
 class ForwardAuthEndpoint:
-    """The innermost app: 200 and the identity headers the pipeline prepared."""
+    """The innermost app: 200 and the identity headers the pipeline prepared.
+
+    Every identity header in ``names`` is always present, empty when it has no value (a public
+    route, no client id): a proxy that copies a header it did not receive may otherwise pass
+    the client's own value on, or (Caddy 2.6) a literal ``{http.reverse_proxy.header.…}``.
+    """
 
     _BASE = ((b"content-length", b"0"), (b"cache-control", b"no-store"))
+
+    def __init__(self, names: tuple[bytes, ...] = ()) -> None:
+        self.names = names
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = context_of(scope)
         headers = [*self._BASE, *ctx.upstream_headers]
+        if len(ctx.upstream_headers) < len(self.names):
+            present = {name for name, _ in ctx.upstream_headers}
+            headers.extend((name, b"") for name in self.names if name not in present)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

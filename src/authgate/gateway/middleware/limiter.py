@@ -2,7 +2,7 @@
 
 Checks the client IP (resolved through trusted proxies only) and the identity a credential
 claims before authenticating; after the inner app, counts the request as a failure when the
-*authentication* step refused it. Authorization refusals (403) are not counted: a valid caller
+*authentication* step refused a credential (no credential at all is not a guess). Authorization refusals (403) are not counted: a valid caller
 missing a scope is not brute-forcing anything. Public and unmatched routes are not limited.
 """
 
@@ -52,7 +52,12 @@ class LimiterMiddleware:
             return
         await self.app(scope, receive, send)
         refusal = ctx.error
-        if refusal is not None and ctx.decision == "unauthenticated" and ctx.principal is None:
+        if (
+            refusal is not None
+            and ctx.decision == "unauthenticated"
+            and ctx.principal is None
+            and refusal.code != ErrorCode.MISSING_TOKEN  # no credential: nothing was guessed
+        ):
             subject = refusal.extra.get("subject")
             await self.limiter.record_failure(
                 ip=ctx.client_ip,
