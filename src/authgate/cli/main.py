@@ -8,7 +8,7 @@ import typer
 
 from authgate import __version__
 
-from . import audit, idp, tokens
+from . import audit, idp, okta, token, tokens
 from .demo import demo_command
 from .inspect import inspect_command
 from .verify import verify_command
@@ -27,6 +27,8 @@ app.command("demo")(demo_command)
 app.add_typer(idp.app, name="idp")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
+app.add_typer(token.app, name="token")
+app.add_typer(okta.app, name="okta")
 
 
 def _version(value: bool) -> None:
