@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from tests.support.idp_server import ServedIdP, running_idp
 
 from authgate.aaa import AAARuntime, build_service, load_config
 from authgate.aaa.backends.local import hash_password
 from authgate.clock import Clock, ManualClock, system_clock
 from authgate.idp.demo_config import DEMO
 from authgate.observability.audit import AuditEvent, AuditLog
-from tests.support.idp_server import ServedIdP, running_idp
 
 SECRET = "testing123"
 TAC_KEY = "testkey"

@@ -56,7 +56,9 @@ async def test_redis_cache_shared_and_holds_no_password(redis_url: str) -> None:
     try:
         await one.put("alice", "secret-pw", frozenset({"Operators"}), 7)
         hit = await two.get("alice", "secret-pw", allow_stale=False)  # another instance, same key
-        assert hit is not None and hit.privilege == 7 and hit.groups == frozenset({"Operators"})
+        assert hit is not None
+        assert hit.privilege == 7
+        assert hit.groups == frozenset({"Operators"})
         raw = await one.redis.get(prefix + cache_key(KEY, "alice", "secret-pw"))
         assert b"secret-pw" not in raw
         assert 0 < await one.redis.ttl(prefix + cache_key(KEY, "alice", "secret-pw")) <= 121
@@ -70,7 +72,8 @@ async def test_redis_cache_shared_and_holds_no_password(redis_url: str) -> None:
 def test_password_hashes_verify() -> None:
     for scheme in ("scrypt", "pbkdf2_sha256"):
         encoded = hash_password("s3cret", scheme=scheme)
-        assert encoded.startswith(scheme) and "s3cret" not in encoded
+        assert encoded.startswith(scheme)
+        assert "s3cret" not in encoded
         assert verify_password("s3cret", encoded)
         assert not verify_password("s3cret!", encoded)
     assert not verify_password("x", "md5$abc")
@@ -78,7 +81,7 @@ def test_password_hashes_verify() -> None:
 
 
 def test_config_errors_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="radius.clients.0"):
+    with pytest.raises(ConfigError, match=r"radius\.clients\.0"):
         load_config(
             data={
                 "radius": {"clients": [{"cidr": "not-a-network", "secret": "x"}]},
@@ -108,7 +111,8 @@ def test_config_file_yaml(tmp_path) -> None:
         "backends: [local]\ncircuit_behaviour: cache\nreplies:\n  class: 'priv={privilege}'\n"
     )
     config = load_config(path)
-    assert config.circuit_behaviour == "cache" and config.replies.class_ == "priv={privilege}"
+    assert config.circuit_behaviour == "cache"
+    assert config.replies.class_ == "priv={privilege}"
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
 

@@ -9,7 +9,6 @@ import sys
 import orjson
 import pytest
 import yaml
-
 from tests.aaa.conftest import BREAKGLASS_PASSWORD, SECRET, aaa_config, run, tool
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +48,8 @@ async def test_cli_serves_and_shuts_down_cleanly(tmp_path) -> None:
             SECRET,
             stdin=attrs,
         )
-        assert rc == 0 and "shell:priv-lvl=15" in out, out
+        assert rc == 0, out
+        assert "shell:priv-lvl=15" in out, out
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -64,4 +64,5 @@ async def test_cli_serves_and_shuts_down_cleanly(tmp_path) -> None:
 
 async def test_cli_requires_config() -> None:
     rc, out = await run(sys.executable, "-c", "from authgate.cli.aaa import app; app()")
-    assert rc == 1 and "config.invalid" in out
+    assert rc == 1
+    assert "config.invalid" in out

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
+from tests.aaa.conftest import SECRET, TAC_KEY, ListSink, aaa_config
+from tests.aaa.tacacs_raw import client_packet
 
 from authgate.aaa import AAARuntime, build_service, load_config
 from authgate.aaa.radius import packet as rp
 from authgate.aaa.tacacs import packet as tp
 from authgate.observability.audit import AuditLog
-from tests.aaa.conftest import SECRET, TAC_KEY, ListSink, aaa_config
-from tests.aaa.tacacs_raw import client_packet
 
 SMALL_BODY = 4096
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.aaa.conftest import BREAKGLASS_PASSWORD, PASSWORDS, ClockSleeper, running_aaa
+from tests.support.idp_server import ServedIdP
 
 from authgate.clock import ManualClock
 from authgate.idp.endpoints.authn import authn_service, totp_code
-from tests.aaa.conftest import BREAKGLASS_PASSWORD, PASSWORDS, ClockSleeper, running_aaa
-from tests.support.idp_server import ServedIdP
 
 pytestmark = pytest.mark.anyio
 GROUPS_PATH = "/api/v1/users/*/groups"
@@ -104,7 +104,9 @@ async def test_groups_429_short_retry_after_is_retried(idp) -> None:
         )
         assert (decision.outcome, decision.privilege) == ("accept", 7)
         assert aaa.metric("okta_retries_total", outcome="429") == 1
-        assert aaa.sleeper is not None and aaa.sleeper.waits and 1 <= aaa.sleeper.waits[0] < 1.2
+        assert aaa.sleeper is not None
+        assert aaa.sleeper.waits
+        assert 1 <= aaa.sleeper.waits[0] < 1.2
 
 
 async def test_groups_429_long_retry_after_stretches_negative_cache(idp) -> None:
@@ -136,7 +138,8 @@ async def test_okta_down_opens_circuit_and_cache_answers_as_configured(idp, beha
         clock.advance(120)  # bob's entry is now stale: usable only during an outage
         idp.idp.faults.add("/api/v1/authn", status=503, count=1000)
         down = await service.authenticate("alice", PASSWORDS["alice"], protocol="radius")
-        assert down.outcome == "reject" and down.code == "okta.unavailable"
+        assert down.outcome == "reject"
+        assert down.code == "okta.unavailable"
         assert aaa.metric("okta_circuit_open", upstream="okta") == 1
         sent = _count(idp, "/api/v1/authn")
         fast = await service.authenticate("alice", PASSWORDS["alice"], protocol="radius")

@@ -10,9 +10,9 @@ import pytest
 from pyrad import packet as pyrad_packet
 from pyrad.client import Client
 from pyrad.dictionary import Dictionary
+from tests.aaa.conftest import DICTIONARY, PASSWORDS, SECRET, run, running_aaa, tool
 
 from authgate.aaa.radius import packet as rp
-from tests.aaa.conftest import DICTIONARY, PASSWORDS, SECRET, run, running_aaa, tool
 
 pytestmark = pytest.mark.anyio
 
@@ -54,12 +54,13 @@ async def test_radclient_accept_carries_priv_lvl_per_group(idp, user: str, level
 
 async def test_radclient_wrong_password_rejected_without_leaking_why(idp) -> None:
     async with running_aaa(idp.url) as aaa:
-        rc, out = await radclient(aaa.radius_port, login("alice", "wrong-password"))
+        _rc, out = await radclient(aaa.radius_port, login("alice", "wrong-password"))
         assert "Access-Reject" in out, out
         assert 'Reply-Message = "Authentication failed"' in out
         assert "priv-lvl" not in out
         events = await aaa.events("authn")
-        assert events[0].outcome == "failure" and events[0].code == "okta.invalid_grant"
+        assert events[0].outcome == "failure"
+        assert events[0].code == "okta.invalid_grant"
 
 
 async def test_radtest_compat_client_without_message_authenticator(idp) -> None:
@@ -82,14 +83,16 @@ async def test_radtest_compat_client_without_message_authenticator(idp) -> None:
             "127.0.0.1",
         )
         assert rc == 0, out
-        assert "Access-Accept" in out and "shell:priv-lvl=7" in out
+        assert "Access-Accept" in out
+        assert "shell:priv-lvl=7" in out
 
 
 async def test_missing_message_authenticator_is_discarded(idp) -> None:
     """BlastRADIUS (CVE-2024-3596): an Access-Request without Message-Authenticator gets no answer."""
     async with running_aaa(idp.url) as aaa:
         rc, out = await radclient(aaa.radius_port, login("alice", PASSWORDS["alice"], ma=False))
-        assert rc != 0 and "Access-Accept" not in out, out
+        assert rc != 0, out
+        assert "Access-Accept" not in out, out
         assert (
             aaa.metric("aaa_dropped_packets_total", protocol="radius", reason="bad_authenticator")
             >= 1
@@ -164,7 +167,8 @@ async def test_duplicate_request_is_decided_once(idp) -> None:
         )
         with _udp_socket(aaa.radius_port) as sock:
             replies = await _udp_exchange(aaa.radius_port, data, count=3, sock=sock)
-            assert len(replies) >= 1 and len(set(replies)) == 1
+            assert len(replies) >= 1
+            assert len(set(replies)) == 1
             # a late retransmission from the same source port gets the cached reply
             again = await _udp_exchange(aaa.radius_port, data, wait=0.5, sock=sock)
             assert again == [replies[0]]
@@ -176,7 +180,8 @@ async def test_unknown_client_ip_is_ignored(idp) -> None:
     other = {"radius": {"clients": [{"cidr": "10.99.0.0/16", "secret": SECRET}]}}
     async with running_aaa(idp.url, other) as aaa:
         rc, out = await radclient(aaa.radius_port, login("alice", PASSWORDS["alice"]))
-        assert rc != 0 and "Access-" not in out.split("Sent")[-1].replace("Access-Request", ""), out
+        assert rc != 0, out
+        assert "Access-" not in out.split("Sent")[-1].replace("Access-Request", ""), out
         assert (
             aaa.metric("aaa_dropped_packets_total", protocol="radius", reason="unknown_client") >= 1
         )
@@ -194,10 +199,13 @@ async def test_accounting_recorded_to_audit(idp) -> None:
     async with running_aaa(idp.url) as aaa:
         record = 'User-Name = "alice", Acct-Status-Type = Start, Acct-Session-Id = "s-1", NAS-Identifier = "edge-1"'
         rc, out = await radclient(aaa.acct_port, record, code="acct")
-        assert rc == 0 and "Accounting-Response" in out, out
+        assert rc == 0, out
+        assert "Accounting-Response" in out, out
         [event] = await aaa.events("accounting")
-        assert event.subject == "alice" and event.route == "radius"
-        assert event.detail is not None and event.detail["status"] == "start"
+        assert event.subject == "alice"
+        assert event.route == "radius"
+        assert event.detail is not None
+        assert event.detail["status"] == "start"
         assert event.detail["session_id"] == "s-1"
 
 
@@ -268,9 +276,11 @@ async def test_reply_templates_class_and_filter_id(idp) -> None:
         }
     }
     async with running_aaa(idp.url, templates) as aaa:
-        rc, out = await radclient(aaa.radius_port, login("bob", PASSWORDS["bob"]))
-        assert 'Filter-Id = "acl-7"' in out and 'Reply-Message = "hi bob"' in out, out
-        assert "Class = 0x7072697633" not in out and "Class = " in out
+        _rc, out = await radclient(aaa.radius_port, login("bob", PASSWORDS["bob"]))
+        assert 'Filter-Id = "acl-7"' in out, out
+        assert 'Reply-Message = "hi bob"' in out, out
+        assert "Class = 0x7072697633" not in out
+        assert "Class = " in out
 
 
 def test_struct_sanity() -> None:

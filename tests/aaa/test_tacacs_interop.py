@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from authgate.aaa.tacacs import packet as tp
 from tests.aaa.conftest import PASSWORDS, TAC_KEY, run, running_aaa, tool
 from tests.aaa.tacacs_raw import client_packet, pap_start, read_reply
+
+from authgate.aaa.tacacs import packet as tp
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +44,8 @@ async def test_tacacs_client_authenticate(idp, kind: str) -> None:
         rc, out = await tacacs_client(
             aaa.tacacs_port, "alice", "authenticate", "-p", "wrong", kind=kind
         )
-        assert rc == 1 and "status: FAIL" in out, out
+        assert rc == 1, out
+        assert "status: FAIL" in out, out
         events = await aaa.events("authn")
         assert [(e.outcome, e.route) for e in events] == [
             ("success", "tacacs"),
@@ -69,7 +70,8 @@ async def test_tacacs_client_command_authorization_rules(idp) -> None:
         conf = ("authorize", "-c", "service=shell", "cmd=configure", "cmd-arg=terminal")
         assert (await tacacs_client(port, "bob", *show))[0] == 0
         rc, out = await tacacs_client(port, "bob", *conf)
-        assert rc == 1 and "FAIL" in out, out
+        assert rc == 1, out
+        assert "FAIL" in out, out
         assert (await tacacs_client(port, "alice", *conf))[0] == 0
         assert (await tacacs_client(port, "carol", *show))[0] == 0  # Users → 1: show only
         assert (
@@ -97,7 +99,8 @@ async def test_wrong_key_fails_without_crashing(idp) -> None:
         rc, out = await tacacs_client(
             aaa.tacacs_port, "alice", "authenticate", "-p", PASSWORDS["alice"], key="wrong"
         )
-        assert rc == 1 and "PASS" not in out, out
+        assert rc == 1, out
+        assert "PASS" not in out, out
         assert aaa.metric("aaa_dropped_packets_total", protocol="tacacs", reason="bad_body") == 1
         rc, out = await tacacs_client(
             aaa.tacacs_port, "alice", "authenticate", "-p", PASSWORDS["alice"]
@@ -123,7 +126,7 @@ async def test_perl_authen_tacacsplus(idp, kind: int, name: str) -> None:
             pytest.fail("Authen::TacacsPlus is not installed: run scripts/install", pytrace=False)
         for password, want in ((PASSWORDS["bob"], "PASS"), ("wrong", "FAIL")):
             env = {"TK": TAC_KEY, "TU": "bob", "TP": password, "PATH": "/usr/bin:/bin"}
-            rc, out = await run(*_perl(aaa.tacacs_port, "bob", password, kind), env=env)
+            _rc, out = await run(*_perl(aaa.tacacs_port, "bob", password, kind), env=env)
             assert out.strip().endswith(want), (name, out)
 
 
@@ -134,7 +137,7 @@ async def test_unencrypted_packets_refused_unless_configured(idp) -> None:
             reader, writer = await asyncio.open_connection("127.0.0.1", aaa.tacacs_port)
             body = pap_start("bob", PASSWORDS["bob"])
             writer.write(client_packet(body, key, flags=tp.UNENCRYPTED_FLAG))
-            header, reply = await read_reply(reader, key)
+            _header, reply = await read_reply(reader, key)
             assert reply[0] == want
             writer.close()
             await writer.wait_closed()
@@ -152,7 +155,8 @@ async def test_single_connect_serves_several_sessions(idp) -> None:
                 )
             )
             header, reply = await read_reply(reader, key)
-            assert header.flags & tp.SINGLE_CONNECT_FLAG and header.seq_no == 2
+            assert header.flags & tp.SINGLE_CONNECT_FLAG
+            assert header.seq_no == 2
             assert reply[0] == want
         writer.close()
         await writer.wait_closed()
