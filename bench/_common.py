@@ -143,10 +143,11 @@ def _calibrate(timed: Timed, per_repeat_ns: float) -> int:
 
 
 def profile_top(timed: Timed, loops: int, *, top: int) -> list[str]:
-    """cProfile ``timed(loops)``; one line per function: own and cumulative µs per operation.
+    """cProfile ``timed(loops)``; per function: share of all own time, own and cumulative µs/op.
 
-    cProfile charges every Python call a fixed cost, so small functions look dearer than they
-    are; use it to find *where* time goes and :func:`measure` on a step for *how much*.
+    cProfile charges every Python call a fixed cost (and uses the wall clock), so its µs are
+    inflated, small functions most; read it for *where* time goes, and :func:`measure` on a
+    step for *how much*.
     """
     profiler = cProfile.Profile()
     profiler.runcall(timed, loops)
@@ -156,7 +157,10 @@ def profile_top(timed: Timed, loops: int, *, top: int) -> list[str]:
         where = f"{Path(filename).name}:{line}({name})" if line else name
         rows.append((own / loops * 1e6, cumulative / loops * 1e6, calls / loops, where))
     rows.sort(reverse=True)
-    return [f"  {o:7.2f} own {c:7.2f} cum {n:5.1f}x  {w}" for o, c, n, w in rows[:top]]
+    total = sum(row[0] for row in rows)
+    return [
+        f"  {o / total:6.1%}  {o:7.2f} own {c:7.2f} cum {n:5.1f}x  {w}" for o, c, n, w in rows[:top]
+    ]
 
 
 def environment(cpu: int | None, *, seconds: float, repeats: int) -> dict[str, Any]:

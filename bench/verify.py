@@ -345,7 +345,9 @@ def profile_cold(alg: str, *, seconds: float, repeats: int) -> str:
     cells = [(alg, name, f"{value:.2f}", f"{value / whole:.1%}") for name, value in us.items()]
     lines = [common.render_table(("alg", "step", "µs", "of cold"), cells, markdown=False), ""]
     loops = max(1000, int(0.2e6 / whole))
-    lines.append(f"cProfile of {loops} cold verifies ({alg}); µs per token, by own time:")
+    lines.append(
+        f"cProfile of {loops} cold verifies ({alg}): share of own time, µs/token (inflated)"
+    )
     lines += common.profile_top(common.loop(steps["verify, cache off (whole)"]), loops, top=14)
     return "\n".join(lines)
 
