@@ -6,7 +6,7 @@ One run measures, for RS256, ES256, EdDSA and HS256: the ``cryptography`` floor 
 contender must return the right ``sub`` and refuse two forgeries before it is timed, so no row
 can be a no-op. See bench/README.md for what each row means.
 
-Usage: ``python bench/verify.py [--quick] [--json | --markdown] [--profile]``.
+Usage: ``python bench/verify.py [--quick] [--cpu-time] [--json | --markdown] [--profile]``.
 """
 
 from __future__ import annotations
