@@ -115,7 +115,8 @@ def loop(op: Callable[[], object]) -> Timed:
 
 @dataclass(frozen=True)
 class Sample:
-    """One row's result: best and median µs per call over ``repeats`` runs of ``loops`` calls."""
+    """One row's result: best and median µs per call over ``repeats`` runs of ``loops`` calls;
+    ``spread`` is how far the median sits above the best (0.05 = 5 %), a noise indicator."""
 
     best_us: float
     median_us: float
@@ -124,7 +125,6 @@ class Sample:
 
     @property
     def spread(self) -> float:
-        """How far the median sits above the best (0.05 = 5 %): a noise indicator."""
         return self.median_us / self.best_us - 1.0
 
 
@@ -135,8 +135,7 @@ def measure(timers: list[Timed], *, seconds: float, repeats: int) -> list[Sample
     rows of one run stay meaningful on a busy machine even when absolute figures drift.
     """
     per_repeat_ns = seconds * 1e9 / repeats
-    gc_was_enabled = gc.isenabled()
-    gc.collect()
+    gc_was_enabled, _ = gc.isenabled(), gc.collect()
     gc.disable()
     try:
         loops = [_calibrate(timed, per_repeat_ns) for timed in timers]
@@ -147,20 +146,16 @@ def measure(timers: list[Timed], *, seconds: float, repeats: int) -> list[Sample
     finally:
         if gc_was_enabled:
             gc.enable()
-    return [
-        Sample(min(out), statistics.median(out), n, repeats)
-        for n, out in zip(loops, runs, strict=True)
-    ]
+    samples = zip(loops, runs, strict=True)
+    return [Sample(min(out), statistics.median(out), n, repeats) for n, out in samples]
 
 
 def _calibrate(timed: Timed, per_repeat_ns: float) -> int:
     timed(3)  # warm-up: first calls fill caches (parsed headers, key verifiers, JWKS)
-    loops = 1
-    while True:
-        elapsed = timed(loops)
-        if elapsed >= per_repeat_ns / 10 or loops >= 1 << 24:
-            break
+    loops, elapsed = 1, timed(1)
+    while elapsed < per_repeat_ns / 10 and loops < 1 << 24:
         loops *= 4
+        elapsed = timed(loops)
     return max(1, int(loops * per_repeat_ns / max(elapsed, 1)))
 
 
