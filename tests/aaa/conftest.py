@@ -26,7 +26,8 @@ TAC_KEY = "testkey"
 DICTIONARY = Path(__file__).with_name("dictionary")
 PASSWORDS = {u["login"].split("@")[0]: u["password"] for u in DEMO["users"]}
 BREAKGLASS_PASSWORD = "break-glass-DEV-1"
-_BREAKGLASS_HASH = hash_password(BREAKGLASS_PASSWORD, scheme="pbkdf2_sha256")
+# Few iterations: the tests exercise the format, not the cost (a loaded CI box must not time out).
+_BREAKGLASS_HASH = hash_password(BREAKGLASS_PASSWORD, scheme="pbkdf2_sha256", iterations=1000)
 
 
 def tool(name: str) -> str:

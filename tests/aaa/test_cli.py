@@ -42,7 +42,7 @@ async def test_cli_serves_and_shuts_down_cleanly(tmp_path) -> None:
             "-r",
             "1",
             "-t",
-            "5",
+            "10",
             f"127.0.0.1:{port}",
             "auth",
             SECRET,

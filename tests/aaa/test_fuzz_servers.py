@@ -65,7 +65,7 @@ def served() -> Iterator[Threaded]:
 def _status_server_alive(port: int) -> bool:
     request = rp.encode_request(rp.Code.STATUS_SERVER, 1, bytes(16), SECRET.encode(), [])
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(3)
+        sock.settimeout(15)
         sock.sendto(request, ("127.0.0.1", port))
         reply, _ = sock.recvfrom(4096)
     return reply[0] == rp.Code.ACCESS_ACCEPT
@@ -73,7 +73,7 @@ def _status_server_alive(port: int) -> bool:
 
 def _tacacs_alive(port: int) -> bool:
     body = struct.pack("!9B", 0x02, 6, 1, 1, 1, 3, 0, 0, 0) + b"bob"
-    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
         sock.sendall(client_packet(body, TAC_KEY.encode(), ptype=3, session=99))
         head = sock.recv(12)
         length = struct.unpack_from("!I", head, 8)[0]
@@ -157,7 +157,7 @@ tacacs_streams = st.one_of(
 @given(tacacs_streams)
 def test_tacacs_server_survives_hostile_streams(served: Threaded, stream: bytes) -> None:
     assert served.runtime.tacacs is not None
-    with socket.create_connection(("127.0.0.1", served.runtime.tacacs.port), timeout=3) as sock:
+    with socket.create_connection(("127.0.0.1", served.runtime.tacacs.port), timeout=15) as sock:
         try:
             sock.sendall(stream)
             sock.shutdown(socket.SHUT_WR)
@@ -171,7 +171,7 @@ def test_tacacs_server_alive_and_connections_released(served: Threaded) -> None:
     assert tacacs is not None
     assert _tacacs_alive(tacacs.port)
     oversized = struct.pack("!BBBBII", 0xC1, 1, 1, 0, 5, SMALL_BODY + 1)
-    with socket.create_connection(("127.0.0.1", tacacs.port), timeout=3) as sock:
+    with socket.create_connection(("127.0.0.1", tacacs.port), timeout=15) as sock:
         sock.sendall(oversized)
         assert sock.recv(100) == b""  # refused before reading the body
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def radclient(
-    port: int, attrs: str, *, code: str = "auth", secret: str = SECRET
+    port: int, attrs: str, *, code: str = "auth", secret: str = SECRET, timeout: float = 8
 ) -> tuple[int, str]:
     return await run(
         tool("radclient"),
@@ -26,7 +26,7 @@ async def radclient(
         "-r",
         "1",
         "-t",
-        "2",
+        str(timeout),
         f"127.0.0.1:{port}",
         code,
         secret,
@@ -90,7 +90,9 @@ async def test_radtest_compat_client_without_message_authenticator(idp) -> None:
 async def test_missing_message_authenticator_is_discarded(idp) -> None:
     """BlastRADIUS (CVE-2024-3596): an Access-Request without Message-Authenticator gets no answer."""
     async with running_aaa(idp.url) as aaa:
-        rc, out = await radclient(aaa.radius_port, login("alice", PASSWORDS["alice"], ma=False))
+        rc, out = await radclient(
+            aaa.radius_port, login("alice", PASSWORDS["alice"], ma=False), timeout=1.5
+        )
         assert rc != 0, out
         assert "Access-Accept" not in out, out
         assert (
@@ -179,7 +181,7 @@ async def test_duplicate_request_is_decided_once(idp) -> None:
 async def test_unknown_client_ip_is_ignored(idp) -> None:
     other = {"radius": {"clients": [{"cidr": "10.99.0.0/16", "secret": SECRET}]}}
     async with running_aaa(idp.url, other) as aaa:
-        rc, out = await radclient(aaa.radius_port, login("alice", PASSWORDS["alice"]))
+        rc, out = await radclient(aaa.radius_port, login("alice", PASSWORDS["alice"]), timeout=1.5)
         assert rc != 0, out
         assert "Access-" not in out.split("Sent")[-1].replace("Access-Request", ""), out
         assert (

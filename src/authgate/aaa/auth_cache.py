@@ -12,7 +12,6 @@ when it only answers while the Okta circuit is open and the breaker policy is ``
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import struct
 from collections import OrderedDict
@@ -30,7 +29,7 @@ def cache_key(server_key: bytes, username: str, password: str) -> str:
     """Length-prefixed so ("ab", "c") and ("a", "bc") never collide."""
     user = username.encode()
     message = struct.pack("!I", len(user)) + user + password.encode()
-    return hmac.new(server_key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(server_key, message, "sha256").hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +122,10 @@ class MemoryAuthCache(_Base):
         self._entries: OrderedDict[str, CachedAuth] = OrderedDict()
 
     async def get(self, username: str, password: str, *, allow_stale: bool) -> CachedAuth | None:
+        return self.peek(username, password, allow_stale=allow_stale)
+
+    def peek(self, username: str, password: str, *, allow_stale: bool = False) -> CachedAuth | None:
+        """:meth:`get` without awaiting: lets a server answer a warm hit inline."""
         key = cache_key(self.server_key, username, password)
         entry = self._entries.get(key)
         if not self._usable(entry, username, allow_stale):

@@ -29,16 +29,21 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def hash_password(password: str, *, scheme: str = "scrypt") -> str:
-    """``scrypt$N$r$p$salt$hash`` or ``pbkdf2_sha256$iterations$salt$hash`` (base64 parts)."""
+def hash_password(
+    password: str, *, scheme: str = "scrypt", iterations: int = _PBKDF2_ITERATIONS
+) -> str:
+    """``scrypt$N$r$p$salt$hash`` or ``pbkdf2_sha256$iterations$salt$hash`` (base64 parts).
+
+    ``iterations`` (PBKDF2 only) is stored in the hash; lower it only for tests.
+    """
     salt = secrets.token_bytes(16)
     if scheme == "scrypt":
         n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
         digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
         return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
     if scheme == "pbkdf2_sha256":
-        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PBKDF2_ITERATIONS)
-        return f"pbkdf2_sha256${_PBKDF2_ITERATIONS}${_b64(salt)}${_b64(digest)}"
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+        return f"pbkdf2_sha256${iterations}${_b64(salt)}${_b64(digest)}"
     raise ValueError(f"unknown password hash scheme {scheme!r}; use scrypt or pbkdf2_sha256")
 
 

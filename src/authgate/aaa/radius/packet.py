@@ -34,6 +34,7 @@ __all__ = [
 
 MIN_LENGTH, MAX_LENGTH = 20, 4096  # RFC 2865 §3
 CISCO_VENDOR_ID, CISCO_AVPAIR = 9, 1
+_MA_HEADER = bytes((80, 18))  # Message-Authenticator, 16-octet value
 
 
 class Code(IntEnum):
@@ -84,6 +85,7 @@ class Packet:
     authenticator: bytes
     attributes: list[tuple[int, bytes]] = field(default_factory=list)
     raw: bytes = b""
+    ma_offset: int | None = None  # where the first Message-Authenticator value starts in ``raw``
 
     def get(self, attr: int) -> bytes | None:
         """The first value of ``attr``, or None."""
@@ -108,6 +110,7 @@ def decode(data: bytes) -> Packet:
     if not MIN_LENGTH <= length <= MAX_LENGTH or length > len(data):
         raise RadiusError("bad_length", f"Length {length} does not fit a {len(data)}-byte datagram")
     attributes: list[tuple[int, bytes]] = []
+    ma_offset = None
     pos = MIN_LENGTH
     while pos < length:
         if pos + 2 > length:
@@ -115,9 +118,11 @@ def decode(data: bytes) -> Packet:
         kind, alen = data[pos], data[pos + 1]
         if alen < 2 or pos + alen > length:
             raise RadiusError("bad_attribute", f"attribute {kind} has length {alen}")
+        if kind == Attr.MESSAGE_AUTHENTICATOR and ma_offset is None and alen == 18:
+            ma_offset = pos + 2
         attributes.append((kind, data[pos + 2 : pos + alen]))
         pos += alen
-    return Packet(code, identifier, data[4:20], attributes, data[:length])
+    return Packet(code, identifier, data[4:20], attributes, data[:length], ma_offset)
 
 
 def _attrs_bytes(attributes: list[tuple[int, bytes]]) -> bytes:
@@ -136,12 +141,8 @@ def _assemble(code: int, identifier: int, authenticator: bytes, attrs: bytes) ->
     return struct.pack("!BBH", code, identifier, length) + authenticator + attrs
 
 
-def _with_zero_ma(attributes: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-    return [(k, bytes(16) if k == Attr.MESSAGE_AUTHENTICATOR else v) for k, v in attributes]
-
-
 def _hmac_md5(secret: bytes, data: bytes) -> bytes:
-    return hmac.new(secret, data, hashlib.md5).digest()
+    return hmac.digest(secret, data, "md5")
 
 
 def encode_reply(
@@ -154,12 +155,12 @@ def encode_reply(
 ) -> bytes:
     """A reply to ``request`` with Response Authenticator (RFC 2865 §3) and, first of all,
     a Message-Authenticator computed over the request's authenticator (RFC 3579 §3.2)."""
-    attrs = [(k, v) for k, v in attributes if k != Attr.MESSAGE_AUTHENTICATOR]
+    rest = _attrs_bytes([(k, v) for k, v in attributes if k != Attr.MESSAGE_AUTHENTICATOR])
+    body = rest
     if message_authenticator:
-        attrs.insert(0, (Attr.MESSAGE_AUTHENTICATOR, bytes(16)))
-        unsigned = _assemble(code, request.identifier, request.authenticator, _attrs_bytes(attrs))
-        attrs[0] = (Attr.MESSAGE_AUTHENTICATOR, _hmac_md5(secret, unsigned))
-    body = _attrs_bytes(attrs)
+        zeroed = _MA_HEADER + bytes(16) + rest
+        unsigned = _assemble(code, request.identifier, request.authenticator, zeroed)
+        body = _MA_HEADER + _hmac_md5(secret, unsigned) + rest
     provisional = _assemble(code, request.identifier, request.authenticator, body)
     response_auth = hashlib.md5(provisional + secret, usedforsecurity=False).digest()
     return provisional[:4] + response_auth + body
@@ -201,12 +202,11 @@ def check_message_authenticator(packet: Packet, secret: bytes, *, required: bool
     values = packet.get_all(Attr.MESSAGE_AUTHENTICATOR)
     if not values:
         return not required
-    if len(values) != 1 or len(values[0]) != 16:
+    if len(values) != 1 or len(values[0]) != 16 or packet.ma_offset is None:
         return False
-    auth = bytes(16) if packet.code == Code.ACCOUNTING_REQUEST else packet.authenticator
-    zeroed = _assemble(
-        packet.code, packet.identifier, auth, _attrs_bytes(_with_zero_ma(packet.attributes))
-    )
+    raw, at = packet.raw, packet.ma_offset
+    auth = bytes(16) if packet.code == Code.ACCOUNTING_REQUEST else raw[4:20]
+    zeroed = raw[:4] + auth + raw[20:at] + bytes(16) + raw[at + 16 :]
     return hmac.compare_digest(_hmac_md5(secret, zeroed), values[0])
 
 
@@ -233,9 +233,10 @@ def _password_pad(secret: bytes, authenticator: bytes, data: bytes, *, hiding: b
     prev = authenticator
     for i in range(0, len(data), 16):
         pad = hashlib.md5(secret + prev, usedforsecurity=False).digest()
-        chunk = bytes(a ^ b for a, b in zip(data[i : i + 16], pad, strict=True))
+        block = data[i : i + 16]
+        chunk = (int.from_bytes(block) ^ int.from_bytes(pad)).to_bytes(16)
         out += chunk
-        prev = chunk if hiding else data[i : i + 16]
+        prev = chunk if hiding else block
     return bytes(out)
 
 

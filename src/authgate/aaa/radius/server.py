@@ -79,6 +79,7 @@ class RadiusServer:
         self.clients = sorted(clients, key=lambda c: c.network.prefixlen, reverse=True)
         self._replies: OrderedDict[tuple[Any, ...], tuple[float, bytes | None]] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._by_host: dict[str, _Client | None] = {}
         self._transports: list[asyncio.DatagramTransport] = []
         self.auth_port = 0
         self.acct_port = 0
@@ -98,11 +99,18 @@ class RadiusServer:
                 self.acct_port = bound
 
     def client_for(self, host: str) -> _Client | None:
+        """Longest-prefix match, memoized per source address (a NAS fleet is small)."""
+        if host in self._by_host:
+            return self._by_host[host]
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
             return None
-        return next((c for c in self.clients if address in c.network), None)
+        found = next((c for c in self.clients if address in c.network), None)
+        if len(self._by_host) >= _MAX_REPLY_CACHE:  # spoofed sources must not grow it forever
+            self._by_host.clear()
+        self._by_host[host] = found
+        return found
 
     def _drop(self, reason: str) -> None:
         self.metrics.dropped.labels("radius", reason).inc()
@@ -151,6 +159,11 @@ class RadiusServer:
                 Code.ACCOUNTING_RESPONSE, packet, client.secret, [], message_authenticator=False
             )
             return self._send(key, transport, addr, reply)
+        credentials = _credentials(packet, client)
+        if credentials is not None and packet.get(Attr.STATE) is None:
+            hit = self.service.cached(*credentials, protocol="radius", client_ip=str(addr[0]))
+            if hit is not None:
+                return self._send(key, transport, addr, self._reply(packet, client, hit))
         if len(self._tasks) >= self.settings.max_inflight:
             return self._drop("overloaded")
         self._remember(key, None, now)  # in progress: retransmissions are dropped meanwhile
@@ -226,14 +239,11 @@ class RadiusServer:
             self._send(key, transport, addr, reply)
 
     async def _decide(self, packet: rp.Packet, client: _Client, client_ip: str) -> Decision:
-        username = packet.text(Attr.USER_NAME) or ""
-        hidden = packet.get(Attr.USER_PASSWORD)
-        if hidden is None:  # CHAP/EAP cannot be checked against Okta
+        credentials = _credentials(packet, client)
+        if credentials is None:  # CHAP/EAP cannot be checked against Okta; garbled password
+            username = packet.text(Attr.USER_NAME) or ""
             return Decision("reject", username, code="auth.invalid_request")
-        try:
-            password = rp.unhide_password(hidden, client.secret, packet.authenticator).decode()
-        except (rp.RadiusError, UnicodeDecodeError):
-            return Decision("reject", username, code="auth.invalid_request")
+        username, password = credentials
         state = packet.get(Attr.STATE)
         if state is not None:
             return await self.service.answer_challenge(
@@ -276,3 +286,15 @@ class RadiusServer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _credentials(packet: rp.Packet, client: _Client) -> tuple[str, str] | None:
+    """User-Name and the revealed User-Password (RFC 2865 §5.2), or None when unusable."""
+    hidden = packet.get(Attr.USER_PASSWORD)
+    if hidden is None:
+        return None
+    try:
+        password = rp.unhide_password(hidden, client.secret, packet.authenticator).decode()
+    except (rp.RadiusError, UnicodeDecodeError):
+        return None
+    return packet.text(Attr.USER_NAME) or "", password
