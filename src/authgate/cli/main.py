@@ -8,7 +8,7 @@ import typer
 
 from authgate import __version__
 
-from . import audit, idp, okta, token, tokens
+from . import aaa, audit, idp, okta, token, tokens
 from .demo import demo_command
 from .inspect import inspect_command
 from .verify import verify_command
@@ -29,6 +29,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(okta.app, name="okta")
+app.add_typer(aaa.app, name="aaa")
 
 
 def _version(value: bool) -> None:
