@@ -272,20 +272,24 @@ class ReverseProxy:
         head.append(b"\r\n")
         conn: UpstreamConnection | None = None
         watcher: asyncio.Future[Any] | None = None
+        started = [False]
         try:
             conn = await self._exchange(head, method == "HEAD", has_body, chunked, receive)
             if not conn.complete:
                 # a streamed answer: watch for the client leaving, which uvicorn's send() would
                 # not tell us, so a long download stops at once instead of draining upstream
                 watcher = asyncio.ensure_future(self._watch_disconnect(receive, conn))
-            await self._respond(conn, send, request_id)
+            await self._respond(conn, send, started)
         except UpstreamError as error:
             if watcher is not None and watcher.done():
                 return  # the client left and we aborted the upstream: nobody to answer
             _log.warning(
                 "upstream error [%s] %s request_id=%s", error.code, error.detail, request_id
             )
-            await send_error(send, error.code, error.detail, request_id)
+            if not started[0]:
+                await send_error(send, error.code, error.detail, request_id)
+            # else: returning with the body incomplete makes the server close the connection,
+            # which is how HTTP/1.1 tells the client the answer was truncated
         except _TooLarge:
             await self._too_large(send, request_id)
         except _ClientGone:
@@ -350,28 +354,18 @@ class ReverseProxy:
             conn.write(b"0\r\n\r\n")
         conn.request_sent = True
 
-    async def _respond(self, conn: UpstreamConnection, send: Send, request_id: str) -> None:
+    async def _respond(self, conn: UpstreamConnection, send: Send, started: list[bool]) -> None:
         drop = _RESPONSE_DROP
         for name, value in conn.headers:
             if name == b"connection":
                 drop = drop | {t.strip().lower() for t in value.split(b",")}
         headers = [(n, v) for n, v in conn.headers if n not in drop]
         await send({"type": "http.response.start", "status": conn.status, "headers": headers})
-        try:
+        started[0] = True
+        body = await conn.read_body()
+        while body and not (conn.complete and not conn.chunks):
+            await send({"type": "http.response.body", "body": body, "more_body": True})
             body = await conn.read_body()
-            while body and not (conn.complete and not conn.chunks):
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-                body = await conn.read_body()
-        except UpstreamError as error:
-            # the answer has started: all we can do is end the client connection without
-            # completing the body, which tells the client the response is truncated
-            _log.warning(
-                "upstream failed mid-answer [%s] %s request_id=%s",
-                error.code,
-                error.detail,
-                request_id,
-            )
-            return
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _watch_disconnect(self, receive: Receive, conn: UpstreamConnection) -> None:
