@@ -51,7 +51,10 @@ class IssuerFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     audiences: StrList = Field(
-        default_factory=list, description="Accepted `aud` values (any match)."
+        default_factory=list, description="Accepted `aud` values (any match); required."
+    )
+    skip_audience_check: bool = Field(
+        False, description="Accept any `aud` of this issuer (explicit opt-out; not recommended)."
     )
     discovery_url: str | None = Field(None, description="Explicit discovery document URL.")
     jwks_uri: str | None = Field(None, description="JWKS URL; skips discovery.")
@@ -61,7 +64,7 @@ class IssuerFields(BaseModel):
         None, description="Name of the env var holding an HS256/384/512 secret (>= 32 bytes)."
     )
     algorithms: StrList = Field(default_factory=lambda: ["RS256"], description="Allowed `alg`s.")
-    leeway: float = Field(60.0, ge=0, le=3600, description="Clock leeway for exp/nbf/iat (s).")
+    leeway: float = Field(60.0, ge=0, le=600, description="Clock leeway for exp/nbf/iat (s).")
     max_age: float | None = Field(None, gt=0, description="Reject tokens older than this (s).")
     require_exp: bool = Field(True, description="Reject tokens without `exp`.")
     accept_id_tokens: bool = Field(False, description="Accept OIDC ID tokens as bearer tokens.")
@@ -153,6 +156,11 @@ class AuthgateSettings(IssuerFields, BaseSettings):
         """The TOML issuers plus the env-configured one (if ``AUTHGATE_ISSUER`` is set)."""
         result = list(self.issuers)
         if self.issuer:
+            if any(cfg.issuer == self.issuer for cfg in result):
+                raise ConfigError(
+                    "AUTHGATE_ISSUER",
+                    f"{self.issuer!r} is also an [[issuers]] entry in the TOML file; keep one",
+                )
             fields = self.model_dump(include=set(IssuerFields.model_fields))
             result.append(IssuerSettings(issuer=self.issuer, **fields))
         return result
@@ -164,6 +172,29 @@ def _setting_name(loc: tuple[int | str, ...]) -> str:
     return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
 
 
+# Tables other components read from the same file ([okta], [gateway], ...). Unknown top-level
+# *values* are refused: `audience = "x"` instead of `audiences` must not silently mean "no check".
+COMPONENT_SECTIONS = frozenset(
+    {"okta", "gateway", "service_tokens", "tokens", "limits", "audit", "aaa", "policy", "doctor"}
+)
+
+
+def _check_top_level_keys(path: Path) -> None:
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read TOML: {exc}") from None
+    known = set(AuthgateSettings.model_fields) | COMPONENT_SECTIONS
+    unknown = sorted(k for k in data if k not in known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: {unknown[0]}",
+            f"unknown setting (known: {', '.join(sorted(AuthgateSettings.model_fields))})",
+        )
+
+
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> AuthgateSettings:
     """Load settings, naming the offending setting on any error (never a bare traceback)."""
     path = Path(config_file) if config_file else None
@@ -171,6 +202,8 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Au
         path = Path(os.environ["AUTHGATE_CONFIG"])
     if path is not None and not path.is_file():
         raise ConfigError("AUTHGATE_CONFIG", f"config file {str(path)!r} does not exist")
+    if path is not None:
+        _check_top_level_keys(path)
     token = _config_file.set(path)
     try:
         return AuthgateSettings(**overrides)

@@ -43,11 +43,20 @@ class IssuerConfig:
     allow_kidless_single_key: bool = True
     claims: ClaimMapping = field(default_factory=ClaimMapping)
     required_scopes: tuple[str, ...] = ()
+    skip_audience_check: bool = False
     policy: ClaimsPolicy = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.algorithms:
             raise ConfigError(f"issuers[{self.issuer}].algorithms", "allow at least one algorithm")
+        # One Okta authorization server mints tokens for many APIs: without an audience check a
+        # token meant for another API is accepted here. Opting out must be explicit.
+        if not self.audiences and not self.skip_audience_check:
+            raise ConfigError(
+                f"issuers[{self.issuer}].audiences",
+                "list the audiences this API accepts (e.g. api://default), or set "
+                "skip_audience_check = true to accept tokens for any audience of this issuer",
+            )
         policy = ClaimsPolicy(
             issuer=self.issuer,
             audiences=self.audiences,
@@ -71,7 +80,13 @@ class TokenVerifier:
         hooks: Sequence[PrincipalHook] = (),
         clock: Clock = system_clock,
     ) -> None:
-        self._issuers = {cfg.issuer: cfg for cfg in issuers}
+        self._issuers: dict[str, IssuerConfig] = {}
+        for cfg in issuers:
+            if cfg.issuer in self._issuers:
+                raise ConfigError(
+                    "issuers", f"issuer {cfg.issuer!r} is configured twice; merge the two entries"
+                )
+            self._issuers[cfg.issuer] = cfg
         if not self._issuers:
             raise ConfigError("issuers", "configure at least one issuer to accept tokens from")
         self.max_token_size = max_token_size
@@ -110,13 +125,26 @@ class TokenVerifier:
     def _cached(self, token: str) -> tuple[Principal | None, bytes | None]:
         if not token:
             raise AuthError(ErrorCode.MISSING_TOKEN, "no bearer token was presented")
+        if not token.isascii():  # before hashing: a lone surrogate cannot even be encoded
+            raise AuthError(ErrorCode.MALFORMED_TOKEN, "token contains non-ASCII characters")
         if self.cache is None:
             return None, None
         key = self.cache.key(token)
-        principal = self.cache.get(key)
-        if principal is not None:
-            self._run_hooks(principal)
+        hit = self.cache.get_entry(key)
+        if hit is None:
+            return None, key
+        principal, kid = hit
+        if not self._key_still_published(principal, kid):
+            self.cache.discard(key)  # the issuer withdrew the key: judge the token afresh
+            return None, key
+        self._run_hooks(principal)
         return principal, key
+
+    def _key_still_published(self, principal: Principal, kid: str | None) -> bool:
+        cfg = self._issuers.get(principal.issuer or "")
+        keys = cfg.keys.current() if cfg is not None else None
+        # No fresh key set in hand (refresh due): nothing says the key was withdrawn.
+        return keys is None or kid is None or keys.get(kid) is not None
 
     def _parse(self, token: str) -> tuple[CompactJWS, IssuerConfig]:
         jws = decode_compact(token, max_size=self.max_token_size)
@@ -143,7 +171,7 @@ class TokenVerifier:
     def _finish(
         self, jws: CompactJWS, cfg: IssuerConfig, keys: KeySet, cache_key: bytes | None
     ) -> Principal:
-        verify_signature(
+        key = verify_signature(
             jws, keys, cfg.algorithms, allow_kidless_single_key=cfg.allow_kidless_single_key
         )
         validate_claims(jws.payload, cfg.policy, self.clock.time())
@@ -152,12 +180,21 @@ class TokenVerifier:
             principal.require_scopes(*cfg.required_scopes)
         self._run_hooks(principal)
         if self.cache is not None and cache_key is not None:
-            self.cache.put(cache_key, principal, expires_at=principal.expires_at)
+            self.cache.put(cache_key, principal, expires_at=_not_after(principal, cfg), kid=key.kid)
         return principal
 
     def _run_hooks(self, principal: Principal) -> None:
         for hook in self.hooks:
             hook(principal)
+
+
+def _not_after(principal: Principal, cfg: IssuerConfig) -> float | None:
+    """When a cached verdict must be re-judged: at ``exp``, or earlier when ``max_age`` ends."""
+    deadline = principal.expires_at
+    if cfg.max_age is not None and principal.issued_at is not None:
+        too_old = principal.issued_at + cfg.max_age + cfg.leeway
+        deadline = too_old if deadline is None else min(deadline, too_old)
+    return deadline
 
 
 def _kid(jws: CompactJWS) -> str | None:

@@ -37,7 +37,13 @@ def build_key_source(
     where = f"issuers[{cfg.issuer}]"
     try:
         if cfg.jwks is not None:
-            return StaticKeys(KeySet.from_jwks(cfg.jwks), description=f"{where}.jwks (inline)")
+            keys = KeySet.from_jwks(cfg.jwks)
+            if any(k.kty == "oct" for k in keys.keys):
+                # A shared secret in a config file: use hs_secret_env so it lives in the env.
+                raise ConfigError(
+                    f"{where}.jwks", "holds an 'oct' (HMAC) secret; use hs_secret_env instead"
+                )
+            return StaticKeys(keys, description=f"{where}.jwks (inline)")
         if cfg.jwks_file is not None:
             return StaticKeys.from_file(cfg.jwks_file)
         if cfg.hs_secret_env:
@@ -88,6 +94,7 @@ def build_issuer(cfg: IssuerSettings, keys: KeySource) -> IssuerConfig:
         accept_id_tokens=cfg.accept_id_tokens,
         allow_kidless_single_key=cfg.allow_kidless_single_key,
         required_scopes=tuple(cfg.required_scopes),
+        skip_audience_check=cfg.skip_audience_check,
         claims=ClaimMapping(
             scope_claims=tuple(cfg.scope_claims),
             role_claims=tuple(cfg.role_claims),

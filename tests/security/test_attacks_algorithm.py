@@ -133,6 +133,7 @@ def test_pem_configured_key_never_verifies_hmac(
         issuer=okta_claims()["iss"],
         keys=source,
         algorithms=frozenset({issuer_key.alg, "HS256"}),
+        audiences=(okta_claims()["aud"],),
     )
     verifier = TokenVerifier([cfg], clock=clock)
     token = encode(SigningKey("x", "HS256", pem), okta_claims(), alg="HS256", no_kid=True)

@@ -121,15 +121,23 @@ def test_audience_refused(
 def test_malformed_audience_without_audience_policy(
     keys: Keys, make_verifier: MakeVerifier, refused: Refused, aud: Any
 ) -> None:
-    """``audiences=()`` skips the audience match, not the claim's type (RFC 7519 §4.1.3).
+    """``skip_audience_check`` skips the audience match, not the claim's type (RFC 7519 §4.1.3).
 
     A non-string ``aud`` must get a stable code, never an unhandled exception (a 500).
     """
-    verifier = make_verifier(keys.rsa, audiences=())
+    verifier = make_verifier(keys.rsa, audiences=(), skip_audience_check=True)
     assert refused(verifier, encode(keys.rsa, okta_claims(aud=aud))) is ErrorCode.INVALID_AUDIENCE
 
 
 # -- exp / nbf / iat boundaries -----------------------------------------------------------------------
+def test_an_empty_audience_list_is_a_config_error(keys: Keys, make_verifier: MakeVerifier) -> None:
+    """Review finding: an empty ``audiences`` used to mean "any audience" silently."""
+    from authgate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="audiences"):
+        make_verifier(keys.rsa, audiences=())
+
+
 @pytest.mark.parametrize(
     ("now", "expected"),
     [

@@ -80,3 +80,31 @@ def test_broken_toml(tmp_path: Path) -> None:
     cfg.write_text("[[issuers]\n")
     with pytest.raises(ConfigError):
         load_settings(cfg)
+
+
+def test_top_level_typo_is_refused(tmp_path: Path) -> None:
+    """Review finding: `audience` (typo) at the top level used to be ignored silently."""
+    cfg = tmp_path / "a.toml"
+    cfg.write_text('audience = "api://orders"\n[okta]\nclient_id = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert "audience" in str(info.value)
+
+
+def test_env_issuer_duplicating_a_toml_issuer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "a.toml"
+    cfg.write_text('[[issuers]]\nissuer = "https://a"\naudiences = ["x"]\n')
+    monkeypatch.setenv("AUTHGATE_ISSUER", "https://a")
+    with pytest.raises(ConfigError, match="TOML"):
+        load_settings(cfg).all_issuers()
+
+
+def test_inline_hmac_jwks_is_refused() -> None:
+    from authgate.settings import IssuerSettings
+    from authgate.verifier_builder import build_key_source
+
+    jwks = {"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]}
+    with pytest.raises(ConfigError, match="hs_secret_env"):
+        build_key_source(IssuerSettings(issuer="https://a", audiences=["x"], jwks=jwks))

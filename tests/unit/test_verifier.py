@@ -178,3 +178,62 @@ def test_no_issuers_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError):
         TokenVerifier([])
+
+
+def test_cached_verdict_ends_with_max_age(keys: dict[str, SigningKey]) -> None:
+    """Review finding: the cache used to serve a token past ``max_age`` until its ``exp``."""
+    clock = ManualClock(NOW + 10)
+    verifier = verifier_for(keys["HS256"], clock=clock, max_age=300)
+    token = encode(keys["HS256"], okta_claims(exp=NOW + 3600))
+    verifier.verify(token)
+    clock.advance(300 + 60 - 10 + 1)  # just past iat + max_age + leeway
+    assert code(lambda: verifier.verify(token)) == ErrorCode.TOKEN_TOO_OLD
+
+
+def test_cached_verdict_dropped_when_issuer_withdraws_the_key(keys: dict[str, SigningKey]) -> None:
+    from tests.support.jwks_server import JWKSServer
+
+    from authgate.jose.jwks import RemoteJWKS
+
+    clock = ManualClock(NOW + 10)
+    old, new = rsa_key("old"), rsa_key("new")
+    with JWKSServer() as srv:
+        srv.set_keys([old.jwk, new.jwk], cache_control="max-age=60")
+        source = RemoteJWKS(srv.jwks_url, clock=clock)
+        cfg = IssuerConfig(ISSUER, source, (AUDIENCE,))
+        verifier = TokenVerifier([cfg], verdict_cache=VerdictCache(10, clock=clock), clock=clock)
+        token = encode(old, okta_claims())
+        verifier.verify(token)
+        srv.set_keys([new.jwk], cache_control="max-age=60")  # the old key is withdrawn
+        clock.advance(61)
+        source.get(None)  # refresh lands
+        assert source.drain(5)
+        source.get(None)
+        assert code(lambda: verifier.verify(token)) == ErrorCode.UNKNOWN_KEY
+        source.close()
+
+
+def test_non_ascii_token_is_malformed_not_a_crash(keys: dict[str, SigningKey]) -> None:
+    verifier = verifier_for(keys["RS256"], clock=ManualClock(NOW))
+    assert code(lambda: verifier.verify("a.b\ud800.c")) == ErrorCode.MALFORMED_TOKEN
+    assert code(lambda: verifier.verify("a.bé.c")) == ErrorCode.MALFORMED_TOKEN
+
+
+def test_duplicate_issuers_are_a_config_error(keys: dict[str, SigningKey]) -> None:
+    from authgate.errors import ConfigError
+
+    source = StaticKeys(KeySet.from_jwks(jwks(keys["RS256"])), description="t")
+    cfg = IssuerConfig(ISSUER, source, (AUDIENCE,))
+    with pytest.raises(ConfigError, match="twice"):
+        TokenVerifier([cfg, cfg])
+
+
+def test_audiences_required_unless_explicitly_skipped(keys: dict[str, SigningKey]) -> None:
+    from authgate.errors import ConfigError
+
+    source = StaticKeys(KeySet.from_jwks(jwks(keys["RS256"])), description="t")
+    with pytest.raises(ConfigError, match="audiences"):
+        IssuerConfig(ISSUER, source)
+    cfg = IssuerConfig(ISSUER, source, skip_audience_check=True)
+    verifier = TokenVerifier([cfg], clock=ManualClock(NOW + 10))
+    assert verifier.verify(encode(keys["RS256"], okta_claims(aud="api://anything"))).subject

@@ -134,6 +134,6 @@ def inspect_command(
     console.print_json(orjson.dumps(claims).decode())
     for name in ("iat", "nbf", "exp"):
         if name in claims:
-            console.print(f"  {name}: {_when(claims[name], now)}")
+            console.print(f"  {name}: {_when(claims[name], now)}", markup=False)
     for note in notes:
-        console.print(f"[cyan]hint:[/cyan] {note}")
+        console.print(f"hint: {note}", markup=False)

@@ -70,6 +70,9 @@ def verify_command(
         list[str] | None, typer.Option(help="Scope the token must have (repeatable).")
     ] = None,
     leeway: Annotated[float | None, typer.Option(help="Clock leeway in seconds.")] = None,
+    no_audience_check: Annotated[
+        bool, typer.Option("--no-audience-check", help="Accept any audience (not recommended).")
+    ] = False,
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -83,6 +86,7 @@ def verify_command(
         "algorithms": algorithm,
         "required_scopes": required_scope,
         "leeway": leeway,
+        "skip_audience_check": no_audience_check or None,
     }
     try:
         if issuer is None and any(v not in (None, [], ()) for v in flags.values()):
@@ -138,4 +142,5 @@ def _show(principal: Principal) -> None:
         if value in (None, [], ()):
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        console.print(f"  [bold]{name:<11}[/bold] {shown}")
+        # Claim values come from the token: never let them be read as rich markup.
+        console.print(f"  {name:<11} {shown}", markup=False, highlight=False)

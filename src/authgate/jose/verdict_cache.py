@@ -29,7 +29,7 @@ class VerdictCache:
         self.max_size = max_size
         self._max_ttl = max_ttl
         self._clock = clock
-        self._entries: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[Principal, float, str | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -40,11 +40,16 @@ class VerdictCache:
         return hashlib.sha256(token.encode()).digest()
 
     def get(self, key: bytes) -> Principal | None:
+        entry = self.get_entry(key)
+        return entry[0] if entry is not None else None
+
+    def get_entry(self, key: bytes) -> tuple[Principal, str | None] | None:
+        """The cached Principal and the ``kid`` of the key that verified it, if still fresh."""
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
             return None
-        principal, not_after = entry
+        principal, not_after, kid = entry
         if self._clock.time() >= not_after:
             with self._lock:
                 self._entries.pop(key, None)
@@ -55,10 +60,18 @@ class VerdictCache:
             self._entries.move_to_end(key)
         except KeyError:  # evicted by another thread between get and move: still a valid answer
             pass
-        return principal
+        return principal, kid
 
-    def put(self, key: bytes, principal: Principal, *, expires_at: float | None) -> None:
-        """Remember a success; ``expires_at`` is the token's ``exp`` (never cached past it)."""
+    def put(
+        self,
+        key: bytes,
+        principal: Principal,
+        *,
+        expires_at: float | None,
+        kid: str | None = None,
+    ) -> None:
+        """Remember a success until ``expires_at`` (the token's ``exp``, or earlier); ``kid``
+        lets the caller drop the verdict if the issuer withdraws that key."""
         if self.max_size <= 0:
             return
         now = self._clock.time()
@@ -68,7 +81,7 @@ class VerdictCache:
         if not_after <= now:
             return
         with self._lock:
-            self._entries[key] = (principal, not_after)
+            self._entries[key] = (principal, not_after, kid)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_size:
                 self._entries.popitem(last=False)
