@@ -18,26 +18,29 @@ from authgate.okta.auth import ClientCredentialsAuth
 from authgate.okta.errors import ErrorContext, OktaError, error_from_response
 from authgate.okta.management import SSWSAuth
 from authgate.okta.settings import build_token_client, build_transport
-from authgate.okta.transport import make_async_client
+from authgate.okta.token_client import OktaTokenClient
+from authgate.okta.transport import ResilientTransport, make_async_client
 
 __all__ = ["check_management"]
 
 _LOW_HEADROOM = 0.1
 
 
-def _auth(ctx: DoctorContext, org: str) -> tuple[httpx.Auth, str]:
+def _auth(
+    ctx: DoctorContext, org: str, transport: ResilientTransport
+) -> tuple[httpx.Auth, str, OktaTokenClient | None]:
     assert ctx.okta is not None
     token = ctx.okta.api_token()
     if token:
-        return SSWSAuth(token), "SSWS API token"
+        return SSWSAuth(token), "SSWS API token", None
     if "/oauth2/" in org:
         raise ConfigError(
             "AUTHGATE_OKTA_MANAGEMENT_URL",
             "must be the org URL (https://{domain}), not a custom AS",
         )
-    client = build_token_client(ctx.okta, clock=ctx.clock, issuer=org)
+    client = build_token_client(ctx.okta, clock=ctx.clock, transport=transport, issuer=org)
     scopes = ctx.okta.management_scopes
-    return ClientCredentialsAuth(client, scopes), f"OAuth ({' '.join(scopes)})"
+    return ClientCredentialsAuth(client, scopes), f"OAuth ({' '.join(scopes)})", client
 
 
 def _headroom(response: httpx.Response) -> tuple[str, bool]:
@@ -76,8 +79,9 @@ async def check_management(ctx: DoctorContext) -> CheckResult:
         return CheckResult(check, Status.FAIL, "no org URL", fix="set AUTHGATE_OKTA_MANAGEMENT_URL")
     ctx.progress("okta management api")
     transport = build_transport(okta, clock=ctx.clock, name="okta-management")
+    token_client: OktaTokenClient | None = None
     try:
-        auth, how = _auth(ctx, org)
+        auth, how, token_client = _auth(ctx, org, transport)
         async with make_async_client(transport, auth=auth) as client:
             response = await client.get(f"{org}/api/v1/groups", params={"limit": "1"})
     except OktaError as error:  # the token for the Management API was refused
@@ -91,6 +95,8 @@ async def check_management(ctx: DoctorContext) -> CheckResult:
     except AuthgateError as error:
         return CheckResult(check, Status.FAIL, error.detail, code=str(error.code))
     finally:
+        if token_client is not None:
+            await token_client.aclose()
         await transport.aclose()
     if response.status_code != 200:
         refused = error_from_response(response, ErrorContext(api=True))
