@@ -23,7 +23,12 @@ from starlette.responses import Response
 from authgate.authn.credentials import credential_from_headers
 from authgate.errors import AuthError, ErrorCode
 from authgate.integrations.responses import error_body, error_headers
-from authgate.integrations.starlette import PRINCIPAL_KEY, CredentialAuthenticator, get_principal
+from authgate.integrations.starlette import (
+    PRINCIPAL_KEY,
+    CredentialAuthenticator,
+    get_principal,
+    request_url,
+)
 from authgate.principal import Principal
 
 __all__ = ["Authgate", "auth_error_handler", "install"]
@@ -55,9 +60,11 @@ class Authgate:
         authenticator: CredentialAuthenticator | None = None,
         *,
         websocket_query_token: bool = False,
+        public_origin: str | None = None,
     ) -> None:
         self.authenticator = authenticator
         self.websocket_query_token = websocket_query_token
+        self.public_origin = public_origin.rstrip("/") if public_origin else None
 
     async def principal(self, conn: HTTPConnection) -> Principal:
         """Dependency: the authenticated Principal, or 401 ``auth.missing_token``."""
@@ -71,7 +78,7 @@ class Authgate:
             query_string=conn.scope.get("query_string", b""),
             allow_query_token=self.websocket_query_token and conn.scope["type"] == "websocket",
             method=conn.scope.get("method", "GET"),
-            url=str(conn.url.replace(query="", fragment="")),
+            url=request_url(conn.scope, self.public_origin),
             client_ip=conn.client.host if conn.client else None,
         )
         principal = await self.authenticator.authenticate(credential)

@@ -21,7 +21,13 @@ from authgate.errors import AuthError
 from authgate.integrations.responses import error_body, error_headers
 from authgate.principal import Principal
 
-__all__ = ["PRINCIPAL_KEY", "AuthgateMiddleware", "CredentialAuthenticator", "get_principal"]
+__all__ = [
+    "PRINCIPAL_KEY",
+    "AuthgateMiddleware",
+    "CredentialAuthenticator",
+    "get_principal",
+    "request_url",
+]
 
 PRINCIPAL_KEY = "authgate.principal"
 AuthMode = Literal["disabled", "optional", "required"]
@@ -51,6 +57,7 @@ class AuthgateMiddleware:
         websocket_query_token: bool = False,
         exempt_paths: Iterable[str] = (),
         realm: str | None = None,
+        public_origin: str | None = None,
         on_error: Callable[[Scope, AuthError], None] | None = None,
     ) -> None:
         self.app = app
@@ -59,6 +66,7 @@ class AuthgateMiddleware:
         self.websocket_query_token = websocket_query_token
         self.exempt_paths = frozenset(exempt_paths)
         self.realm = realm
+        self.public_origin = public_origin.rstrip("/") if public_origin else None
         self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,7 +96,7 @@ class AuthgateMiddleware:
             query_string=scope.get("query_string", b""),
             allow_query_token=self.websocket_query_token and scope["type"] == "websocket",
             method=scope.get("method", "GET"),
-            url=_url(scope),
+            url=request_url(scope, self.public_origin),
             client_ip=scope["client"][0] if scope.get("client") else None,
         )
         if credential is None and self.mode == "optional":
@@ -115,11 +123,20 @@ async def _refuse_websocket(receive: Receive, send: Send, error: AuthError) -> N
     await send({"type": "websocket.close", "code": 1008, "reason": str(error.code)})
 
 
-def _url(scope: Scope) -> str:
-    """The request URL without query (the DPoP ``htu`` form, RFC 9449 §4.3)."""
+def request_url(scope: Scope, public_origin: str | None = None) -> str:
+    """The request URL without query (the DPoP ``htu`` form, RFC 9449 §4.3).
+
+    Set ``public_origin`` (e.g. ``https://api.example.com``) in production: otherwise the origin
+    comes from the client's ``Host`` header and the socket's scheme, so a proof made for another
+    host behind the same token would match, and behind a TLS-terminating proxy ``https`` proofs
+    would not.
+    """
+    path = f"{scope.get('root_path', '')}{scope['path']}"
+    if public_origin:
+        return public_origin + path
     scheme = scope.get("scheme", "http")
     server = scope.get("server")
     host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
     if host is None and server:
         host = f"{server[0]}:{server[1]}"
-    return f"{scheme}://{host or 'localhost'}{scope.get('root_path', '')}{scope['path']}"
+    return f"{scheme}://{host or 'localhost'}{path}"

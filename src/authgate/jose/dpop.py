@@ -69,26 +69,45 @@ class ReplayCache(Protocol):
 
 
 class MemoryReplayCache:
-    """In-process replay cache (one instance); use a Redis-backed one across instances."""
+    """In-process replay cache (one instance); use a Redis-backed one across instances.
 
-    def __init__(self, clock: Clock = system_clock, max_entries: int = 100_000) -> None:
+    Keys are ``"<jkt>:<jti>"``. Each proof key may hold at most ``per_key`` live entries, so one
+    client flooding fresh proofs exhausts only its own quota — never the space other clients'
+    proofs need (a full cache must fail closed, and would otherwise lock everyone out).
+    """
+
+    def __init__(
+        self, clock: Clock = system_clock, max_entries: int = 100_000, per_key: int = 2_000
+    ) -> None:
         self._clock = clock
         self._seen: dict[str, float] = {}
+        self._per_key: dict[str, int] = {}
         self._lock = threading.Lock()
         self._max = max_entries
+        self._quota = per_key
 
     async def first_use(self, key: str, ttl: float) -> bool:
         now = self._clock.monotonic()
+        group = key.partition(":")[0]
         with self._lock:
             expires = self._seen.get(key)
             if expires is not None and expires > now:
                 return False
-            if len(self._seen) >= self._max:
-                self._seen = {k: v for k, v in self._seen.items() if v > now}
-                if len(self._seen) >= self._max:  # still full of live entries: refuse, fail closed
-                    return False
+            if len(self._seen) >= self._max or self._per_key.get(group, 0) >= self._quota:
+                self._expire(now)
+            if len(self._seen) >= self._max or self._per_key.get(group, 0) >= self._quota:
+                return False  # fail closed, for this key's holder (or when truly full)
             self._seen[key] = now + ttl
+            self._per_key[group] = self._per_key.get(group, 0) + 1
             return True
+
+    def _expire(self, now: float) -> None:
+        live = {k: v for k, v in self._seen.items() if v > now}
+        counts: dict[str, int] = {}
+        for k in live:
+            g = k.partition(":")[0]
+            counts[g] = counts.get(g, 0) + 1
+        self._seen, self._per_key = live, counts
 
 
 def _invalid(message: str) -> AuthError:
@@ -143,7 +162,10 @@ class DPoPVerifier:
             raise _invalid("The DPoP proof JWT signature is invalid.")
         self._check_claims(claims, credential)
         expected = principal.cnf.get("jkt") if principal.cnf else None
-        if not isinstance(expected, str) or not hmac.compare_digest(expected, jkt):
+        # Bytes, not str: compare_digest raises TypeError on non-ASCII str (a 500 for a crafted claim).
+        if not isinstance(expected, str) or not hmac.compare_digest(
+            expected.encode(), jkt.encode()
+        ):
             raise AuthError(
                 ErrorCode.DPOP_BINDING_MISMATCH,
                 "The access_token is not bound to the provided DPoP proof.",
@@ -180,7 +202,7 @@ class DPoPVerifier:
             raise _invalid(f"The DPoP proof JWT is issued more than {age} in the past.")
         ath = claims.get("ath")
         want = _b64(hashlib.sha256(credential.token.encode()).digest())
-        if not isinstance(ath, str) or not hmac.compare_digest(ath, want):
+        if not isinstance(ath, str) or not hmac.compare_digest(ath.encode(), want.encode()):
             raise _invalid(
                 "'ath' claim in the DPoP proof does not match the presented access_token."
             )
