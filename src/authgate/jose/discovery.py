@@ -24,10 +24,8 @@ import httpx
 
 from authgate.clock import Clock, system_clock
 from authgate.errors import AuthError, ConfigError, ErrorCode
-from authgate.jose.jwks import JWKSOptions, RemoteJWKS
-from authgate.jose.key_source import (
+from authgate.jose.fetch import (
     FetchError,
-    KeySourceStatus,
     Response,
     aget_capped,
     async_client,
@@ -36,6 +34,8 @@ from authgate.jose.key_source import (
     json_object,
     sync_client,
 )
+from authgate.jose.jwks import JWKSOptions, RemoteJWKS
+from authgate.jose.key_source import KeySourceStatus
 from authgate.jose.keys import KeySet
 
 __all__ = ["DiscoveredJWKS", "ProviderMetadata", "adiscover", "discover", "discovery_urls"]
@@ -281,6 +281,10 @@ class DiscoveredJWKS:
             )
         except (AuthError, ConfigError) as exc:
             return self._as_unavailable(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken document must hit the cooldown too
+            return self._as_unavailable(
+                ConfigError("discovery", f"unusable ({type(exc).__name__})")
+            )
 
     async def _async(self) -> ProviderMetadata | AuthError:
         try:
@@ -292,6 +296,10 @@ class DiscoveredJWKS:
             )
         except (AuthError, ConfigError) as exc:
             return self._as_unavailable(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken document must hit the cooldown too
+            return self._as_unavailable(
+                ConfigError("discovery", f"unusable ({type(exc).__name__})")
+            )
 
     def _as_unavailable(self, exc: AuthError | ConfigError) -> AuthError:
         if isinstance(exc, AuthError):

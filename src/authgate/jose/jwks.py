@@ -26,10 +26,9 @@ import httpx
 
 from authgate.clock import Clock, system_clock
 from authgate.errors import AuthError, ConfigError, ErrorCode
-from authgate.jose.key_source import (
+from authgate.jose.fetch import (
     FetchError,
     FetchLimits,
-    KeySourceStatus,
     Response,
     aget_capped,
     async_client,
@@ -37,7 +36,9 @@ from authgate.jose.key_source import (
     get_capped,
     json_object,
     sync_client,
+    ttl_from_headers,
 )
+from authgate.jose.key_source import KeySourceStatus
 from authgate.jose.keys import KeyImportError, KeySet
 
 __all__ = ["JWKSOptions", "RemoteJWKS", "ttl_from_headers"]
@@ -66,23 +67,6 @@ class JWKSOptions:
             raise ConfigError("jwks refresh_ahead", "must be a fraction in [0, 1)")
         if self.cooldown < 0 or self.max_stale < 0 or self.timeout <= 0 or self.max_bytes <= 0:
             raise ConfigError("jwks options", "cooldown/max_stale >= 0, timeout/max_bytes > 0")
-
-
-def ttl_from_headers(headers: httpx.Headers, options: JWKSOptions) -> float:
-    """Cache lifetime from ``Cache-Control`` (RFC 9111 §5.2.2) minus ``Age``, clamped."""
-    directives: dict[str, str] = {}
-    for part in headers.get("cache-control", "").split(","):
-        name, _, value = part.partition("=")
-        directives[name.strip().lower()] = value.strip().strip('"')
-    # Okta answers no-cache just before a rotation: refetch soon, but never on every request.
-    if "no-cache" in directives or "no-store" in directives:
-        return options.min_ttl
-    max_age = directives.get("max-age", "")
-    if not max_age.isdigit():
-        return options.default_ttl
-    age = headers.get("age", "0").strip()
-    ttl = int(max_age) - (int(age) if age.isdigit() else 0)
-    return min(max(float(ttl), options.min_ttl), options.max_ttl)
 
 
 class _Act(Enum):
@@ -325,7 +309,9 @@ class RemoteJWKS:
                 raise result
             keys = _key_set(json_object(result))
             ttl = ttl_from_headers(result.headers, self._options)
-        except FetchError as exc:
+        except Exception as exc:  # noqa: BLE001 - any bad answer is a failed fetch, never a crash
+            if not isinstance(exc, FetchError):
+                exc = FetchError(f"unusable response ({type(exc).__name__})")
             with self._lock:
                 self._failures += 1
                 if flight.seq > self._landed_seq:

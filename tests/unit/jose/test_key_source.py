@@ -13,17 +13,16 @@ from tests.support.jwks_server import ec_jwk
 
 from authgate.errors import ConfigError
 from authgate.jose.discovery import DiscoveredJWKS
-from authgate.jose.jwks import RemoteJWKS
-from authgate.jose.key_source import (
+from authgate.jose.fetch import (
     FetchError,
-    KeySource,
     Response,
-    StaticKeys,
     check_url,
     get_capped,
     is_loopback,
     json_object,
 )
+from authgate.jose.jwks import RemoteJWKS
+from authgate.jose.key_source import KeySource, StaticKeys
 from authgate.jose.keys import KeySet, VerificationKey
 
 
