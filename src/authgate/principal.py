@@ -25,6 +25,7 @@ _BLANK = frozenset({""})
 _STR_ONLY = frozenset({str})
 _NUMBER_TYPES = frozenset({int, float})
 _MISSING: Any = object()
+_MAX_ACTORS = 16
 _SPLIT = re.compile(r"[\s,]+")
 
 
@@ -197,15 +198,21 @@ def _collect(claims: Mapping[str, Any], names: Iterable[str]) -> frozenset[str]:
 
 
 def _actors(value: Any) -> tuple[Actor, ...]:
+    """The RFC 8693 §4.1 ``act`` chain, outermost first; malformed or over-long chains refused."""
     chain: list[Actor] = []
-    while isinstance(value, Mapping) and len(chain) < 16:  # bound nesting: a chain is short
-        sub = value.get("sub")
-        if not isinstance(sub, str):
+    while value is not None:
+        if not isinstance(value, Mapping) or type(value.get("sub")) is not str:
             raise AuthError(
-                ErrorCode.INVALID_CLAIM, "claim 'act' must carry a string 'sub'", claim="act"
+                ErrorCode.INVALID_CLAIM,
+                "claim 'act' must be an object with a string 'sub' at every level",
+                claim="act",
+            )
+        if len(chain) == _MAX_ACTORS:  # a real delegation chain is short; refuse, never truncate
+            raise AuthError(
+                ErrorCode.INVALID_CLAIM, f"claim 'act' nests deeper than {_MAX_ACTORS}", claim="act"
             )
         cid = value.get("client_id")
-        chain.append(Actor(sub, cid if isinstance(cid, str) else None))
+        chain.append(Actor(value["sub"], cid if type(cid) is str else None))
         value = value.get("act")
     return tuple(chain)
 

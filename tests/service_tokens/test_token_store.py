@@ -288,3 +288,29 @@ async def test_plain_postgresql_urls_are_converted(store_url: str) -> None:
             assert (await conn.execute(text("select 1"))).scalar() == 1
     finally:
         await converted.aclose()
+
+
+async def test_revocation_during_an_in_flight_lookup_is_not_lost(
+    store: TokenStore, clock: ManualClock
+) -> None:
+    """Review finding: a lookup that read the record before a revoke used to cache it as active."""
+    import asyncio
+
+    token, _ = await TokenAdmin(store, clock=clock).create(actor="a", token_id="racy")
+    gate = asyncio.Event()
+
+    class SlowStore(CountingStore):
+        async def auth_record(self, token_id: str) -> AuthRecord | None:
+            record = await super().auth_record(token_id)
+            await gate.wait()  # the revocation lands while this read is in flight
+            return record
+
+    feed = RevocationFeed()
+    auth = authn(SlowStore(store), clock, revocations=feed, recheck_interval=30.0)
+    lookup = asyncio.create_task(auth.authenticate(Credential(token)))
+    await asyncio.sleep(0)  # let the lookup start and block
+    await store.revoke("racy", reason="incident", now=clock.time())
+    auth.forget("racy")
+    gate.set()
+    assert await lookup is not None  # it read the record before the revoke: one last pass
+    assert (await refused(auth, token)).code is ErrorCode.TOKEN_REVOKED  # but nothing cached

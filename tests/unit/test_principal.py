@@ -133,3 +133,18 @@ def test_to_dict_leaves_out_raw_claims() -> None:
 def test_odd_aud_values_never_crash(aud: object) -> None:
     p = principal_from_claims({"sub": "s", "aud": aud})
     assert p.audiences == (("x",) if isinstance(aud, list) else ())
+
+
+@pytest.mark.parametrize("act", ["svc", {"client_id": "x"}, {"sub": 5}, {"sub": "a", "act": "b"}])
+def test_malformed_act_is_refused(act: object) -> None:
+    with pytest.raises(AuthError) as info:
+        principal_from_claims({"sub": "s", "act": act})
+    assert info.value.code == ErrorCode.INVALID_CLAIM
+
+
+def test_overlong_act_chain_is_refused_not_truncated() -> None:
+    act: dict[str, object] = {"sub": "last"}
+    for i in range(16):
+        act = {"sub": f"a{i}", "act": act}
+    with pytest.raises(AuthError):
+        principal_from_claims({"sub": "s", "act": act})

@@ -74,11 +74,15 @@ class ServiceTokenAuthenticator:
         self.usage = usage
         self._cache: dict[bytes, _Verdict] = {}
         self._by_token: dict[str, set[bytes]] = {}
+        self._generation = 0  # bumped by forget(); see authenticate()
         if revocations is not None:
             revocations.subscribe(self.forget)
 
     def forget(self, token_id: str) -> None:
         """Drop cached verdicts for ``token_id`` (all of them for the resync marker ``""``)."""
+        # A lookup in flight while this runs read the old record: bumping the generation stops
+        # it from caching that stale verdict after the revocation (review finding).
+        self._generation += 1
         if token_id == RESYNC:
             self._cache.clear()
             self._by_token.clear()
@@ -102,6 +106,7 @@ class ServiceTokenAuthenticator:
                     return self._accept(verdict.principal, verdict.networks, credential)
                 self._evict(key, verdict.principal.subject)
         parsed = parse_token(token)  # raises before any I/O when the checksum is wrong
+        generation = self._generation
         record = await self.store.auth_record(parsed.token_id)
         candidate = hash_secret(parsed.token_id, parsed.secret)
         index = secret_matches(candidate, record.hashes if record else _DUMMY)
@@ -110,7 +115,7 @@ class ServiceTokenAuthenticator:
                 ErrorCode.INVALID_SERVICE_TOKEN, _INVALID, extra={"token_id": parsed.token_id}
             )
         principal, networks, not_after = self._verify(record, record.valid_until[index])
-        if key is not None:
+        if key is not None and generation == self._generation:
             self._remember(key, _Verdict(principal, not_after, networks, self.clock.monotonic()))
         return self._accept(principal, networks, credential)
 
