@@ -24,6 +24,11 @@ __all__ = ["app"]
 app = typer.Typer(help="Convert existing auth settings to authgate's.", no_args_is_help=True)
 
 
+@app.callback()
+def _group() -> None:
+    """Convert existing auth settings to authgate's (docs/migration/)."""
+
+
 class FromFormat(StrEnum):
     aspnet = "aspnet"
     env_jwt = "env-jwt"
