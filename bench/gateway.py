@@ -358,7 +358,9 @@ def serve(argv: list[str]) -> None:
 POLICY = '[[rules]]\nname = "bench"\npath = "/bench"\nscopes = ["api:read"]\n'
 
 
-def start_authgate(workdir: Path, upstream: int) -> tuple[Server, int]:
+def start_authgate(
+    workdir: Path, upstream: int, extra_env: Sequence[str] = ()
+) -> tuple[Server, int]:
     port = free_port()
     (workdir / "policy.toml").write_text(POLICY)
     (workdir / "authgate.toml").write_text(
@@ -367,6 +369,7 @@ def start_authgate(workdir: Path, upstream: int) -> tuple[Server, int]:
         f'policy_file = "{workdir / "policy.toml"}"\npolicy_watch = false\n'
     )
     env = {"AUTHGATE_TOKEN_STORE_PATH": str(workdir / "tokens.db")}
+    env.update(item.split("=", 1) for item in extra_env)
     # what `authgate serve --config FILE` runs (called directly: works while the CLI evolves)
     code = "import sys; from authgate.gateway.server import run; run(sys.argv[1])"
     argv = [PY, "-c", code, str(workdir / "authgate.toml")]
@@ -386,6 +389,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", default="direct,nginx,nginx+authgate,authgate-proxy,nginx+pyjwt")
     parser.add_argument("--clients", action="store_true", help="also compare upstream clients")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--authgate-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for authgate, e.g. AUTHGATE_GATEWAY_ACCESS_LOG=false",
+    )
     args = parser.parse_args(args_list)
     rows = args.rows.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
@@ -419,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
                 "nginx", f"http://127.0.0.1:{port}/bench", [nginx, hello], nginx, args
             )
         if "nginx+authgate" in rows or "authgate-proxy" in rows:
-            authgate, ag_port = start_authgate(workdir, hello_port)
+            authgate, ag_port = start_authgate(workdir, hello_port, args.authgate_env)
             up(authgate)
             assert wait_http(ag_port, "/bench", bearer, timeout=120) == 200, "authgate refused"
             if "nginx+authgate" in rows:

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from authgate.clock import ManualClock
 from authgate.errors import ErrorCode, status_for
 from authgate.gateway.proxy import ReverseProxy
 
@@ -303,3 +304,31 @@ def test_bad_upstream_url_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="upstream"):
         ReverseProxy("ftp://example.com")
+
+
+async def test_idle_connections_expire_on_the_injected_clock(upstream_app: Upstream) -> None:
+    clock = ManualClock()
+    async with serve(upstream_app) as up_port:
+        proxy = ReverseProxy(f"http://127.0.0.1:{up_port}", idle_timeout=4.0, clock=clock)
+        async with serve(with_identity(proxy)) as port, httpx.AsyncClient() as client:
+            await client.get(f"http://127.0.0.1:{port}/1")
+            clock.advance(3.9)
+            await client.get(f"http://127.0.0.1:{port}/2")
+            assert upstream_app.connections == 1  # still fresh: reused
+            clock.advance(4.1)
+            await client.get(f"http://127.0.0.1:{port}/3")
+    assert upstream_app.connections == 2  # idle past idle_timeout: dropped, a new one opened
+
+
+async def test_exhausted_pool_answers_504_after_connect_timeout(upstream_app: Upstream) -> None:
+    async with serve(upstream_app) as up_port:
+        proxy = ReverseProxy(
+            f"http://127.0.0.1:{up_port}", pool_size=1, connect_timeout=0.3, read_timeout=30
+        )
+        async with serve(with_identity(proxy)) as port, httpx.AsyncClient() as client:
+            stalled = asyncio.create_task(client.get(f"http://127.0.0.1:{port}/stall"))
+            await asyncio.wait_for(upstream_app.stalled.wait(), timeout=10)
+            waiting = await client.get(f"http://127.0.0.1:{port}/next")
+            stalled.cancel()
+    assert waiting.status_code == 504
+    assert "all 1 upstream connections stayed busy" in waiting.json()["message"]

@@ -57,7 +57,7 @@ HOP_BY_HOP = frozenset(
     )
 )
 _FORWARDING = frozenset((b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-real-ip"))
-_RESPONSE_DROP = HOP_BY_HOP - {b"content-length", b"proxy-authenticate"}
+_RESPONSE_DROP = HOP_BY_HOP - {b"content-length"}
 _IDENTITY_PREFIX = b"x-authgate-"
 
 

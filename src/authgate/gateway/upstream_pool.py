@@ -198,8 +198,13 @@ class UpstreamConnection(asyncio.Protocol):
     async def drain(self) -> None:
         """Wait until the upstream socket takes more data (request body backpressure)."""
         if self.write_paused and not self.closed:
-            self.drain_waiter = self.loop.create_future()
-            await self.drain_waiter
+            waiter = self.drain_waiter = self.loop.create_future()
+            what = "while taking the request body"
+            timer = self.loop.call_later(self.pool.read_timeout, self._expire, waiter, what)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
 
     async def read_head(self) -> tuple[int, list[tuple[bytes, bytes]]]:
         while not self.head_done:
@@ -240,7 +245,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _expire(self, waiter: asyncio.Future[None], what: str) -> None:
         if not waiter.done():
-            self.error = _timeout(f"upstream sent nothing for {self.pool.read_timeout:g} s {what}")
+            self.error = _timeout(f"upstream stalled for {self.pool.read_timeout:g} s {what}")
             waiter.set_exception(self.error)
 
     def _wake(self) -> None:
