@@ -199,7 +199,8 @@ def missing_meanings() -> list[str]:
 
 
 def _models() -> list[type[BaseModel]]:
-    nested = [aaa.AAAConfig, aaa.RadiusSettings, aaa.TacacsSettings, aaa.ClientSettings]
+    nested: list[type[BaseModel]] = [aaa.AAAConfig, aaa.RadiusSettings, aaa.TacacsSettings]
+    nested += [aaa.ClientSettings]
     nested += [aaa.LocalUserSettings, aaa.OktaSettings, aaa.MfaSettings, aaa.CacheSettings]
     nested += [aaa.CommandRuleSettings, aaa.ReplyTemplates]
     return [AuthgateSettings, OktaSettings, GatewaySettings, TokenSettings, *nested]
