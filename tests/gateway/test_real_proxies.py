@@ -7,6 +7,7 @@ loopback ports. A missing binary fails the test with the install hint (never a s
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -52,11 +53,8 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
             with socket.create_connection(("127.0.0.1", port), timeout=0.025):
                 return
         except OSError:
-            process.wait(timeout=0.025) if False else None
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # doubles as the pause
                 process.wait(timeout=0.025)
-            except subprocess.TimeoutExpired:
-                pass
     pytest.fail(
         f"nothing listening on {port}: {log.read_text(errors='replace')[-2000:]}", pytrace=False
     )

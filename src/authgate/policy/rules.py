@@ -139,52 +139,66 @@ class Policy:
 
 
 # -- parsing ----------------------------------------------------------------------------------
+class _Bad(ValueError):
+    """A rule error at ``key`` (None: the rule as a whole), so the message gets its line."""
+
+    def __init__(self, key: str | None, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def _strings(value: Any, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"{key!r} must be a list of non-empty strings")
+        raise _Bad(key, f"{key!r} must be a list of non-empty strings")
     return tuple(value)
 
 
 def _rule(raw: Any, index: int, line: int) -> Rule:
     if not isinstance(raw, Mapping):
-        raise ValueError(f"rule #{index + 1} must be a table/mapping")
+        raise _Bad(None, f"rule #{index + 1} must be a table/mapping")
     for key in raw:
         if key not in _KEYS:
             near = difflib.get_close_matches(str(key), _KEYS, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ValueError(f"unknown key {key!r}{hint}")
+            raise _Bad(str(key), f"unknown key {key!r}{hint}")
     for key in _BOOL_KEYS:
         if key in raw and not isinstance(raw[key], bool):
-            raise ValueError(f"{key!r} must be true or false")
+            raise _Bad(key, f"{key!r} must be true or false")
     for key in _STR_KEYS:
         if key in raw and (not isinstance(raw[key], str) or not raw[key]):
-            raise ValueError(f"{key!r} must be a non-empty string")
+            raise _Bad(key, f"{key!r} must be a non-empty string")
     if "path" not in raw:
-        raise ValueError("a rule needs a 'path'")
+        raise _Bad(None, "a rule needs a 'path'")
     lists = {k: _strings(raw[k], k) for k in _LIST_KEYS if k in raw}
     methods = frozenset(m.upper() for m in lists.get("methods", ())) or None
     if methods is not None and not methods <= _METHODS:
-        raise ValueError(f"unknown method(s) {sorted(methods - _METHODS)}")
+        raise _Bad("methods", f"unknown method(s) {sorted(methods - _METHODS)}")
     kinds = frozenset(lists["kinds"]) if "kinds" in lists else None
     if kinds is not None and not kinds <= _KINDS:
-        raise ValueError(f"unknown kind(s) {sorted(kinds - _KINDS)}; use {sorted(_KINDS)}")
+        raise _Bad("kinds", f"unknown kind(s) {sorted(kinds - _KINDS)}; use {sorted(_KINDS)}")
     privilege = raw.get("min_privilege")
     if privilege is not None and (
         isinstance(privilege, bool) or not isinstance(privilege, int) or not 0 <= privilege <= 15
     ):
-        raise ValueError("'min_privilege' must be an integer from 0 to 15")
+        raise _Bad("min_privilege", "'min_privilege' must be an integer from 0 to 15")
     public = bool(raw.get("public", False))
     if public and (raw.get("authenticated") or raw.get("deny")):
-        raise ValueError("a rule cannot be both 'public' and 'authenticated'/'deny'")
+        raise _Bad("public", "a rule cannot be both 'public' and 'authenticated'/'deny'")
     requirements = ("scopes", "any_scopes", "roles", "any_roles", "kinds", "issuers")
-    if public and (any(k in raw for k in requirements) or raw.get("require_dpop")):
-        raise ValueError("a 'public' rule cannot carry requirements: remove them or 'public'")
-    _, names = _compile_path(raw["path"])
+    carried = [k for k in (*requirements, "require_dpop") if raw.get(k)]
+    if public and carried:
+        raise _Bad(carried[0], "a 'public' rule cannot carry requirements: remove them or 'public'")
+    try:
+        _, names = _compile_path(raw["path"])
+    except ValueError as exc:
+        raise _Bad("path", str(exc)) from None
     param = raw.get("workspace_param")
     if param is not None and param not in names:
-        raise ValueError(f"'workspace_param' {param!r} is not a capture of {raw['path']!r}")
+        raise _Bad(
+            "workspace_param", f"'workspace_param' {param!r} is not a capture of {raw['path']!r}"
+        )
     host = raw.get("host")
     return Rule(
         name=raw.get("name") or f"rule-{index + 1}",
@@ -277,10 +291,8 @@ def parse_policy(text: str, *, fmt: str, source: str = "<inline>") -> Policy:
         try:
             rule = _rule(raw, index, line)
         except ValueError as exc:
-            key = next(
-                (k for k in (raw if isinstance(raw, Mapping) else ()) if repr(k) in str(exc)), None
-            )
-            at = key_lines.get((index, str(key)), line) if key is not None else line
+            key = getattr(exc, "key", None)
+            at = key_lines.get((index, key), line) if key is not None else line
             raise PolicyError(source, at, f"rule #{index + 1}: {exc}") from None
         if rule.name in names:
             raise PolicyError(source, line, f"rule name {rule.name!r} is used twice")
