@@ -118,3 +118,11 @@ def test_static_jwks_file_checked_without_network(tmp_path: Path, idp: ServedIdP
     found = one(report, "jwks [")
     assert found.status is Status.WARN
     assert "no key for ES256" in found.reason
+
+
+def test_unreadable_static_key_file(tmp_path: Path, idp: ServedIdP) -> None:
+    file = tmp_path / "keys.json"
+    file.write_text('{"keys": "no"}')
+    found = one(doctor(make_ctx(idp, tmp_path, jwks_file=file)), "jwks [")
+    assert found.status is Status.FAIL
+    assert "static keys unusable" in found.reason

@@ -19,9 +19,10 @@ import orjson
 
 from authgate.doctor.context import DoctorContext
 from authgate.doctor.report import CheckResult, Status
-from authgate.errors import ErrorCode
+from authgate.errors import AuthgateError, ErrorCode
 from authgate.jose.discovery import discovery_urls
-from authgate.jose.jwks import JWKSOptions, ttl_from_headers
+from authgate.jose.fetch import ttl_from_headers
+from authgate.jose.jwks import JWKSOptions
 from authgate.jose.key_source import StaticKeys
 from authgate.jose.keys import KeyImportError, KeySet
 from authgate.settings import IssuerSettings
@@ -216,7 +217,7 @@ def _static(cfg: IssuerSettings, name: str) -> list[CheckResult]:
             else StaticKeys.from_file(cfg.jwks_file)  # type: ignore[arg-type]
         )
         keys = source.get(None)
-    except (KeyImportError, OSError) as exc:
+    except (KeyImportError, OSError, AuthgateError) as exc:
         return [
             CheckResult(
                 f"jwks [{name}]",
