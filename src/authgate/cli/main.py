@@ -8,9 +8,11 @@ import typer
 
 from authgate import __version__
 
-from . import aaa, audit, idp, okta, token, tokens
+from . import aaa, audit, config, idp, okta, policy, token, tokens
 from .demo import demo_command
+from .doctor import doctor_command
 from .inspect import inspect_command
+from .serve import serve_command
 from .verify import verify_command
 
 __all__ = ["app", "main"]
@@ -24,6 +26,10 @@ app = typer.Typer(
 app.command("verify")(verify_command)
 app.command("inspect")(inspect_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+app.command("doctor")(doctor_command)
+app.add_typer(policy.app, name="policy")
+app.add_typer(config.app, name="config")
 app.add_typer(idp.app, name="idp")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
