@@ -102,13 +102,19 @@ class ServerState:
 
     @property
     def base(self) -> str:
-        """Endpoint prefix: ``{org}/oauth2`` or ``{org}/oauth2/{id}`` (okta-wire §1.1)."""
-        root = self.idp.base_url + "/oauth2"
+        """Endpoint prefix: ``{org}/oauth2`` or ``{org}/oauth2/{id}`` (okta-wire §1.1).
+
+        ``{org}`` is the configured ``org_url`` when set (the IdP behind a proxy or in a service
+        container, reached under another name than the address it listens on), else the URL it
+        is served on — so issuers, discovery, assertion ``aud`` and DPoP ``htu`` checks all use
+        the URL clients actually call.
+        """
+        root = self.idp.org_url + "/oauth2"
         return root if self.is_org else f"{root}/{self.id}"
 
     @property
     def issuer(self) -> str:
-        return self.idp.base_url if self.is_org else self.base
+        return self.idp.org_url if self.is_org else self.base
 
     def endpoint(self, name: str) -> str:
         return f"{self.base}/v1/{name}"
