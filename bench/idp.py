@@ -1,4 +1,4 @@
-"""Dev IdP token endpoint vs npm ``oidc-provider``: client-credentials tokens per second on one core.
+"""Dev IdP vs npm ``oidc-provider``: client-credentials (RFC 6749 §4.4) tokens/s on one core.
 
 Both servers do the same grant in the same run (RFC 6749 §4.4 with ``client_secret_basic``, an
 RS256 JWT access token for one audience — RFC 8707 resource indicators on oidc-provider), each
@@ -10,6 +10,7 @@ adds time. Besides wall-clock rate and latency it reports the server's own CPU t
 
     python bench/idp.py                         # 3 rounds × {1, 32} connections × 10 s
     python bench/idp.py --seconds 5 --connections 1,8,64 --markdown
+    python bench/idp.py --group-nice -10        # (root) outrank other load on a shared machine
     python bench/idp.py --profile               # cProfile of the authgate server under load
 
 Needs ``wrk`` (Debian package) and node ≥ 20 with ``tests/interop/node`` installed
