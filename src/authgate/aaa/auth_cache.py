@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from authgate.aaa.keyed_hash import KeyedHash
 from authgate.clock import Clock, system_clock
 
 __all__ = ["AuthCache", "CachedAuth", "MemoryAuthCache", "RedisAuthCache", "cache_key"]
@@ -27,9 +28,12 @@ __all__ = ["AuthCache", "CachedAuth", "MemoryAuthCache", "RedisAuthCache", "cach
 
 def cache_key(server_key: bytes, username: str, password: str) -> str:
     """Length-prefixed so ("ab", "c") and ("a", "bc") never collide."""
+    return hmac.digest(server_key, _cache_message(username, password), "sha256").hex()
+
+
+def _cache_message(username: str, password: str) -> bytes:
     user = username.encode()
-    message = struct.pack("!I", len(user)) + user + password.encode()
-    return hmac.digest(server_key, message, "sha256").hex()
+    return struct.pack("!I", len(user)) + user + password.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,11 @@ class _Base:
         if len(server_key) < 16:
             raise ValueError("the auth cache key must be at least 16 bytes")
         self.server_key, self.ttl, self.stale_ttl, self.clock = server_key, ttl, stale_ttl, clock
+        self._mac = KeyedHash(server_key, "sha256")
+
+    def key(self, username: str, password: str) -> str:
+        """:func:`cache_key` with the key schedule precomputed (once per request on the hot path)."""
+        return self._mac.digest(_cache_message(username, password)).hex()
 
     def _entry(
         self, username: str, groups: frozenset[str], privilege: int | None, hint: float | None
@@ -126,7 +135,7 @@ class MemoryAuthCache(_Base):
 
     def peek(self, username: str, password: str, *, allow_stale: bool = False) -> CachedAuth | None:
         """:meth:`get` without awaiting: lets a server answer a warm hit inline."""
-        key = cache_key(self.server_key, username, password)
+        key = self.key(username, password)
         entry = self._entries.get(key)
         if not self._usable(entry, username, allow_stale):
             if entry is not None and self.clock.time() >= entry.stale_until:
@@ -144,7 +153,7 @@ class MemoryAuthCache(_Base):
         *,
         expires_hint: float | None = None,
     ) -> None:
-        key = cache_key(self.server_key, username, password)
+        key = self.key(username, password)
         self._entries[key] = self._entry(username, groups, privilege, expires_hint)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
@@ -174,7 +183,7 @@ class RedisAuthCache(_Base):
         self.redis, self.prefix = redis, prefix
 
     async def get(self, username: str, password: str, *, allow_stale: bool) -> CachedAuth | None:
-        raw = await self.redis.get(self.prefix + cache_key(self.server_key, username, password))
+        raw = await self.redis.get(self.prefix + self.key(username, password))
         entry = CachedAuth.from_json(raw) if isinstance(raw, bytes) else None
         return entry if self._usable(entry, username, allow_stale) else None
 
@@ -189,7 +198,7 @@ class RedisAuthCache(_Base):
     ) -> None:
         entry = self._entry(username, groups, privilege, expires_hint)
         lifetime = max(1, int(entry.stale_until - self.clock.time()) + 1)
-        key = self.prefix + cache_key(self.server_key, username, password)
+        key = self.prefix + self.key(username, password)
         await self.redis.set(key, entry.to_json(), ex=lifetime)
 
     async def aclose(self) -> None:

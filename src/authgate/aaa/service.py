@@ -29,6 +29,7 @@ from authgate.observability.audit import AuditLog
 __all__ = ["AAAProtocol", "AAAService", "AuthzDecision", "Decision"]
 
 AAAProtocol = Literal["radius", "tacacs"]
+_MAX_GROUP_SETS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,9 @@ class AAAService:
         )
         self._challenges = _Bounded(config.radius.max_challenges)
         self._recent = _Bounded(10_000)  # username → groups of a recent accept, for authorization
+        self._peek = getattr(cache, "peek", None)
+        # groups → level or the refusal: a NAS fleet logs in the same few group sets all day
+        self._levels: dict[frozenset[str], int | AuthError | None] = {}
 
     # -- authentication ----------------------------------------------------------------------
     async def authenticate(
@@ -133,7 +137,7 @@ class AAAService:
 
         The hot path of a busy NAS: the same operators re-authenticating all day.
         """
-        peek = getattr(self.cache, "peek", None)
+        peek = self._peek
         if peek is None or not username or not password:
             return None
         hit = peek(username, password)
@@ -211,11 +215,23 @@ class AAAService:
             return Decision("challenge", name, source=source)
         return Decision("reject", name, code=result.code or ErrorCode.ACCESS_DENIED, source=source)
 
-    def _grant(self, username: str, groups: frozenset[str], source: str) -> Decision:
+    def _level(self, groups: frozenset[str]) -> int | AuthError | None:
+        if groups in self._levels:
+            return self._levels[groups]
+        found: int | AuthError | None
         try:
-            level = self.privileges.level(groups)
+            found = self.privileges.level(groups)
         except AuthError as exc:
-            return Decision("reject", username, groups=groups, code=exc.code, source=source)
+            found = exc
+        if len(self._levels) >= _MAX_GROUP_SETS:
+            self._levels.clear()
+        self._levels[groups] = found
+        return found
+
+    def _grant(self, username: str, groups: frozenset[str], source: str) -> Decision:
+        level = self._level(groups)
+        if isinstance(level, AuthError):
+            return Decision("reject", username, groups=groups, code=level.code, source=source)
         privilege = level if level is not None else 1
         until = self.clock.monotonic() + self.config.cache.ttl
         self._recent.put(username, groups, until)

@@ -15,6 +15,8 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from authgate.aaa.keyed_hash import keyed_md5
+
 __all__ = [
     "Attr",
     "Code",
@@ -142,7 +144,7 @@ def _assemble(code: int, identifier: int, authenticator: bytes, attrs: bytes) ->
 
 
 def _hmac_md5(secret: bytes, data: bytes) -> bytes:
-    return hmac.digest(secret, data, "md5")
+    return keyed_md5(secret).digest(data)
 
 
 def encode_reply(

@@ -29,7 +29,9 @@ __all__ = ["RadiusServer"]
 log = logging.getLogger("authgate.aaa.radius")
 _MAX_REPLY_CACHE = 65_536
 _ACCT_STATUS = {1: "start", 2: "stop", 3: "interim-update", 7: "accounting-on", 8: "accounting-off"}
+_MAX_ACCEPT_MEMO = 10_000
 Address = tuple[Any, ...]
+_Attrs = tuple[tuple[int, bytes], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class RadiusServer:
         self._replies: OrderedDict[tuple[Any, ...], tuple[float, bytes | None]] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._by_host: dict[str, _Client | None] = {}
+        self._accept_memo: dict[tuple[str, int | None, frozenset[str]], _Attrs] = {}
         self._transports: list[asyncio.DatagramTransport] = []
         self.auth_port = 0
         self.acct_port = 0
@@ -257,19 +260,7 @@ class RadiusServer:
         attrs: list[tuple[int, bytes]] = []
         if decision.outcome == "accept":
             code = Code.ACCESS_ACCEPT
-            values = {
-                "privilege": decision.privilege,
-                "username": decision.username,
-                "groups": ",".join(sorted(decision.groups)),
-            }
-            attrs += [rp.cisco_avpair(t.format(**values)) for t in self.replies.cisco_avpairs]
-            for attr, template in (
-                (Attr.CLASS, self.replies.class_),
-                (Attr.FILTER_ID, self.replies.filter_id),
-                (Attr.REPLY_MESSAGE, self.replies.reply_message),
-            ):
-                if template:
-                    attrs.append((attr, template.format(**values).encode()[:253]))
+            attrs += self._accept_attributes(decision)
         elif decision.outcome == "challenge" and decision.state is not None:
             code = Code.ACCESS_CHALLENGE
             attrs += [(Attr.STATE, decision.state), (Attr.REPLY_MESSAGE, decision.message.encode())]
@@ -277,6 +268,30 @@ class RadiusServer:
             code = Code.ACCESS_REJECT
             attrs.append((Attr.REPLY_MESSAGE, self.replies.reject_message.encode()[:253]))
         return rp.encode_reply(code, packet, client.secret, attrs)
+
+    def _accept_attributes(self, decision: Decision) -> tuple[tuple[int, bytes], ...]:
+        """The templated Access-Accept attributes, rendered once per (user, level, groups)."""
+        key = (decision.username, decision.privilege, decision.groups)
+        found = self._accept_memo.get(key)
+        if found is not None:
+            return found
+        values = {
+            "privilege": decision.privilege,
+            "username": decision.username,
+            "groups": ",".join(sorted(decision.groups)),
+        }
+        attrs = [rp.cisco_avpair(t.format(**values)) for t in self.replies.cisco_avpairs]
+        for attr, template in (
+            (Attr.CLASS, self.replies.class_),
+            (Attr.FILTER_ID, self.replies.filter_id),
+            (Attr.REPLY_MESSAGE, self.replies.reply_message),
+        ):
+            if template:
+                attrs.append((attr, template.format(**values).encode()[:253]))
+        if len(self._accept_memo) >= _MAX_ACCEPT_MEMO:
+            self._accept_memo.clear()
+        found = self._accept_memo[key] = tuple(attrs)
+        return found
 
     async def aclose(self) -> None:
         for transport in self._transports:
