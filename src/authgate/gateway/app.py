@@ -50,7 +50,7 @@ from authgate.gateway.middleware import (
 )
 from authgate.gateway.middleware.authenticate import CredentialAuthenticator
 from authgate.gateway.settings import IDENTITY_FIELDS, GatewaySettings
-from authgate.gateway.target import ProxyTarget, plain_refuser
+from authgate.gateway.target import Peers, ProxyTarget, plain_refuser
 from authgate.integrations.starlette import AuthgateMiddleware
 from authgate.limits.base import FailureLimiter
 from authgate.observability.audit import AuditLog
@@ -128,7 +128,7 @@ class _Dispatcher:
         self.c = c
         s = c.settings
         resolver = ClientIPResolver(s.trusted_proxies, header=s.client_ip_header)
-        trusted = tuple(s.trusted_proxies)
+        peers = Peers(resolver, s.trusted_proxies)
         fields = [f for f in IDENTITY_FIELDS if f != "upstream_authorization"]
         if c.assertion is None:
             fields.remove("assertion")
@@ -137,9 +137,7 @@ class _Dispatcher:
         def forward(*, nginx: bool = False, envoy: bool = False) -> ASGIApp:
             inner = _pipeline(c, ForwardAuthEndpoint(names), mode="forward")
             refuser = forward_refuser(s.realm, nginx=nginx)
-            return ForwardAuthTarget(
-                inner, c.holder, resolver, trusted_proxies=trusted, refuser=refuser, envoy=envoy
-            )
+            return ForwardAuthTarget(inner, c.holder, peers, refuser=refuser, envoy=envoy)
 
         generic = forward()
         self.routes: dict[str, tuple[str, ASGIApp]] = {
@@ -158,7 +156,7 @@ class _Dispatcher:
         self.proxy = ProxyTarget(
             _pipeline(c, upstream, mode="proxy"),
             c.holder,
-            resolver,
+            peers,
             realm=s.realm,
             query_token=s.websocket_query_token,
         )

@@ -179,6 +179,7 @@ def build_components(
         admin=TokenAdmin(store, clock=clock, audit=audit, revocations=feed),
         upstream=proxy,
         ready_checks=(_ready_keys(verifier), _ready_store(store)),
+        audit_successes=gw.audit_successes,
     )
     watcher = PolicyWatcher(holder) if gw.policy_file is not None else None
 

@@ -16,14 +16,11 @@ sends 403 with ``X-Authgate-Status: 429`` and ``Retry-After``; the shipped snipp
 
 from __future__ import annotations
 
-from ipaddress import IPv6Address, ip_address, ip_network
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from authgate.client_ip import ClientIPResolver
 from authgate.errors import AuthError, ErrorCode
 from authgate.gateway.context import Refuser, RequestContext, context_of
-from authgate.gateway.target import NO_RULE, ambiguous_path, host_of, match_rule
+from authgate.gateway.target import NO_RULE, Peers, ambiguous_path, host_of, match_rule
 from authgate.integrations.responses import error_body, error_headers
 from authgate.policy.reload import PolicyHolder
 from authgate.policy.rules import canonical_path
@@ -91,30 +88,16 @@ class ForwardAuthTarget:
         self,
         app: ASGIApp,
         holder: PolicyHolder,
-        resolver: ClientIPResolver,
+        peers: Peers,
         *,
-        trusted_proxies: tuple[str, ...],
         refuser: Refuser,
         envoy: bool = False,
     ) -> None:
         self.app = app
         self.holder = holder
-        self.resolver = resolver
-        self.networks = tuple(ip_network(c, strict=False) for c in trusted_proxies)
+        self.peers = peers
         self.refuser = refuser
         self.envoy = envoy
-
-    def trusted(self, scope: Scope) -> bool:
-        client = scope.get("client")
-        if not client or not self.networks:
-            return False
-        try:
-            peer = ip_address(client[0])
-        except ValueError:
-            return False
-        if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
-            peer = peer.ipv4_mapped
-        return any(peer in network for network in self.networks)
 
     def _forwarded(self, scope: Scope) -> dict[str, str]:
         """``method``/``uri``/``host``/``proto`` from the headers (X-Original-* first)."""
@@ -140,7 +123,7 @@ class ForwardAuthTarget:
         ctx = context_of(scope)
         ctx.refuser = self.refuser
         ctx.receive = receive
-        ctx.client_ip = self.resolver.resolve(scope)
+        ctx.client_ip = self.peers.client_ip(scope)
         try:
             raw_path = self._describe(ctx, scope)
         except AuthError as error:
@@ -161,7 +144,7 @@ class ForwardAuthTarget:
         raw = scope.get("raw_path")
         own_path: str = raw.decode("latin-1") if raw else scope["path"]
         ctx.host = host_of(scope)
-        if not self.trusted(scope):
+        if not self.peers.trusted(scope):
             return own_path  # forwarding headers from strangers are ignored, not believed
         given = self._forwarded(scope)
         if self.envoy:

@@ -62,6 +62,11 @@ def run(config_file: str | Path | None = None, **overrides: object) -> None:
     """Serve until SIGTERM/SIGINT; blocks. Raises ConfigError before binding on bad settings."""
     settings = load_gateway_settings(config_file, **overrides)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Our lines carry their own context; skipping thread/process look-ups per LogRecord saves
+    # several microseconds per access-log line on the hot path.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     if settings.workers > 1:
         if config_file is not None:
             os.environ[_CONFIG_ENV] = str(config_file)

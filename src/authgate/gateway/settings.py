@@ -97,6 +97,11 @@ class GatewaySettings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis for DPoP replay across instances.")
     workers: int = Field(1, ge=1, le=64, description="Worker processes.")
     access_log: bool = Field(True, description="One JSON access-log line per request.")
+    audit_successes: bool = Field(
+        False,
+        description="Also audit every allowed request (failures always are; the access log "
+        "already records each success with subject and token fingerprint).",
+    )
     realm: str = Field("authgate", description="WWW-Authenticate realm.")
     admin_scopes: StrList = Field(
         default_factory=lambda: ["admin:tokens:read", "admin:tokens:write"],

@@ -10,6 +10,9 @@ challenge; a refused WebSocket handshake is closed with 1008 and the code as the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from ipaddress import IPv6Address, ip_address, ip_network
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authgate.client_ip import ClientIPResolver
@@ -19,9 +22,68 @@ from authgate.integrations.responses import error_body, error_headers
 from authgate.policy.reload import PolicyHolder
 from authgate.policy.rules import canonical_path
 
-__all__ = ["NO_RULE", "ProxyTarget", "ambiguous_path", "host_of", "match_rule", "plain_refuser"]
+__all__ = [
+    "NO_RULE",
+    "Peers",
+    "ProxyTarget",
+    "ambiguous_path",
+    "host_of",
+    "match_rule",
+    "plain_refuser",
+]
 
 NO_RULE = "(no rule)"
+_MEMO = 4096  # distinct peers/forwarding chains remembered; a proxy tier has few of them
+
+
+class Peers:
+    """Trusted-proxy decisions and client IPs, memoised per peer and forwarding chain.
+
+    Parsing addresses with ``ipaddress`` costs microseconds; behind nginx every request comes
+    from the same few peers with the same few ``X-Forwarded-For`` values, so the answers are
+    remembered (bounded: cleared when full, never stale — they depend on nothing else).
+    """
+
+    def __init__(self, resolver: ClientIPResolver, trusted_proxies: Iterable[str]) -> None:
+        self.resolver = resolver
+        self.networks = tuple(ip_network(c, strict=False) for c in trusted_proxies)
+        self._trusted: dict[str, bool] = {}
+        self._client: dict[tuple[str, tuple[bytes, ...]], str | None] = {}
+
+    def trusted(self, scope: Scope) -> bool:
+        """Whether the socket peer is one of our proxies (whose forwarding headers count)."""
+        client = scope.get("client")
+        if not client or not self.networks:
+            return False
+        host: str = client[0]
+        known = self._trusted.get(host)
+        if known is None:
+            if len(self._trusted) >= _MEMO:
+                self._trusted.clear()
+            known = self._trusted[host] = self._check(host)
+        return known
+
+    def _check(self, host: str) -> bool:
+        try:
+            peer = ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
+            peer = peer.ipv4_mapped
+        return any(peer in network for network in self.networks)
+
+    def client_ip(self, scope: Scope) -> str | None:
+        client = scope.get("client")
+        if not client:
+            return None
+        header = self.resolver.header
+        key = (client[0], tuple(v for k, v in scope["headers"] if k == header))
+        if key in self._client:
+            return self._client[key]
+        if len(self._client) >= _MEMO:
+            self._client.clear()
+        found = self._client[key] = self.resolver.resolve(scope)
+        return found
 
 
 def ambiguous_path() -> AuthError:
@@ -87,14 +149,14 @@ class ProxyTarget:
         self,
         app: ASGIApp,
         holder: PolicyHolder,
-        resolver: ClientIPResolver,
+        peers: Peers,
         *,
         realm: str | None = "authgate",
         query_token: bool = False,
     ) -> None:
         self.app = app
         self.holder = holder
-        self.resolver = resolver
+        self.peers = peers
         self.refuser = plain_refuser(realm)
         self.query_token = query_token
 
@@ -110,7 +172,7 @@ class ProxyTarget:
             ctx.method = "GET"
             ctx.scheme = "wss" if scope.get("scheme") == "wss" else "ws"
         ctx.host = host_of(scope)
-        ctx.client_ip = self.resolver.resolve(scope)
+        ctx.client_ip = self.peers.client_ip(scope)
         raw = scope.get("raw_path")
         path = canonical_path(raw.decode("latin-1") if raw else scope["path"])
         if path is None:
