@@ -13,13 +13,17 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import partial
+from typing import Any
 
 from authgate.aaa.config import RadiusSettings, ReplyTemplates
 from authgate.aaa.metrics import AAAMetrics
 from authgate.aaa.radius import packet as rp
+from authgate.aaa.radius.listener import DatagramListener, bind_udp
 from authgate.aaa.radius.packet import Attr, Code
 from authgate.aaa.service import AAAService, Decision
 from authgate.clock import Clock, system_clock
@@ -40,19 +44,6 @@ class _Client:
     secret: bytes
     require_ma: bool
     name: str
-
-
-class _Endpoint(asyncio.DatagramProtocol):
-    def __init__(self, server: RadiusServer, kind: str) -> None:
-        self.server, self.kind = server, kind
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: Address) -> None:
-        if self.transport is not None:
-            self.server.received(data, addr, self.transport, self.kind)
 
 
 class RadiusServer:
@@ -83,23 +74,20 @@ class RadiusServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._by_host: dict[str, _Client | None] = {}
         self._accept_memo: dict[tuple[str, int | None, frozenset[str]], _Attrs] = {}
-        self._transports: list[asyncio.DatagramTransport] = []
+        self.listeners: dict[str, DatagramListener] = {}
         self.auth_port = 0
         self.acct_port = 0
 
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def start(self, sockets: Mapping[str, socket.socket] | None = None) -> None:
+        """Serve on ``sockets`` (``auth``/``acct``, already bound: a worker's share of a
+        ``SO_REUSEPORT`` group), or bind ``settings.host`` and the configured ports."""
         for kind, port in (("auth", self.settings.auth_port), ("acct", self.settings.acct_port)):
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda kind=kind: _Endpoint(self, kind),  # type: ignore[misc]
-                local_addr=(self.settings.host, port),
-            )
-            self._transports.append(transport)
-            bound = transport.get_extra_info("sockname")[1]
-            if kind == "auth":
-                self.auth_port = bound
-            else:
-                self.acct_port = bound
+            sock = sockets[kind] if sockets else bind_udp(self.settings.host, port)
+            listener = DatagramListener(sock, on_send_dropped=partial(self._drop, "send_buffer"))
+            listener.start(partial(self.received, kind, listener))
+            self.listeners[kind] = listener
+        self.auth_port = self.listeners["auth"].port
+        self.acct_port = self.listeners["acct"].port
 
     def client_for(self, host: str) -> _Client | None:
         """Longest-prefix match, memoized per source address (a NAS fleet is small)."""
@@ -119,9 +107,7 @@ class RadiusServer:
         self.metrics.dropped.labels("radius", reason).inc()
 
     # -- receive path (synchronous: nothing here waits) --------------------------------------
-    def received(
-        self, data: bytes, addr: Address, transport: asyncio.DatagramTransport, kind: str
-    ) -> None:
+    def received(self, kind: str, transport: DatagramListener, data: bytes, addr: Address) -> None:
         client = self.client_for(str(addr[0]))
         if client is None:
             return self._drop("unknown_client")
@@ -200,7 +186,7 @@ class RadiusServer:
     def _send(
         self,
         key: tuple[Any, ...],
-        transport: asyncio.DatagramTransport,
+        transport: DatagramListener,
         addr: Address,
         reply: bytes,
     ) -> None:
@@ -228,7 +214,7 @@ class RadiusServer:
         packet: rp.Packet,
         client: _Client,
         key: tuple[Any, ...],
-        transport: asyncio.DatagramTransport,
+        transport: DatagramListener,
         addr: Address,
     ) -> None:
         try:
@@ -294,9 +280,8 @@ class RadiusServer:
         return found
 
     async def aclose(self) -> None:
-        for transport in self._transports:
-            transport.close()
-        self._transports.clear()
+        for listener in self.listeners.values():
+            listener.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
