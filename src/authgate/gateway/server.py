@@ -10,9 +10,12 @@ revocations, DPoP replay, exchanged tokens) goes through Redis/PostgreSQL.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
 import math
 import os
+import threading
 from pathlib import Path
 
 import uvicorn
@@ -58,6 +61,32 @@ def _config(app: ASGIApp | str, settings: GatewaySettings, **extra: object) -> u
     )
 
 
+def _buffer_access_log(capacity: int = 512, interval: float = 0.5) -> None:
+    """Access lines go out in batches: one write per ``capacity`` lines or ``interval`` s.
+
+    A write per request costs more than the rest of an ``/authz`` decision; batching keeps the
+    log complete (errors flush at once, and so does shutdown) while taking it off the hot path.
+    """
+    target = logging.StreamHandler()
+    target.setFormatter(logging.Formatter("%(message)s"))
+    buffered = logging.handlers.MemoryHandler(capacity, logging.ERROR, target)
+    access = logging.getLogger("authgate.access")
+    access.addHandler(buffered)
+    access.propagate = False
+    stop = threading.Event()
+
+    def flush_periodically() -> None:
+        while not stop.wait(interval):
+            buffered.flush()
+
+    threading.Thread(target=flush_periodically, name="access-log-flush", daemon=True).start()
+    def final_flush() -> None:
+        stop.set()
+        buffered.flush()
+
+    atexit.register(final_flush)
+
+
 def run(config_file: str | Path | None = None, **overrides: object) -> None:
     """Serve until SIGTERM/SIGINT; blocks. Raises ConfigError before binding on bad settings."""
     settings = load_gateway_settings(config_file, **overrides)
@@ -67,6 +96,7 @@ def run(config_file: str | Path | None = None, **overrides: object) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    _buffer_access_log()
     if settings.workers > 1:
         if config_file is not None:
             os.environ[_CONFIG_ENV] = str(config_file)
