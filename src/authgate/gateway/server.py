@@ -80,6 +80,7 @@ def _buffer_access_log(capacity: int = 512, interval: float = 0.5) -> None:
             buffered.flush()
 
     threading.Thread(target=flush_periodically, name="access-log-flush", daemon=True).start()
+
     def final_flush() -> None:
         stop.set()
         buffered.flush()
