@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from authgate.clock import Clock, system_clock
 from authgate.errors import AuthError, ConfigError, ErrorCode
 from authgate.jose.claims import ClaimsPolicy, validate_claims
-from authgate.jose.compact import CompactJWS, decode_compact, verify_signature
+from authgate.jose.compact import ParsedHeader, check_signature, decode_claims, parse_parts
 from authgate.jose.key_source import KeySource
 from authgate.jose.keys import KeySet
 from authgate.jose.verdict_cache import VerdictCache
@@ -26,6 +27,9 @@ __all__ = ["IssuerConfig", "PrincipalHook", "TokenVerifier"]
 
 PrincipalHook = Callable[[Principal], None]
 """Runs after every successful verification (cache hits too); raises AuthError to refuse."""
+
+_Parsed = tuple[ParsedHeader, dict[str, Any], bytes, bytes]
+"""A parsed, not yet verified token: shared header, claims, signing input, signature."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,27 +105,27 @@ class TokenVerifier:
     # -- public entry points ------------------------------------------------------------------
     def verify(self, token: str) -> Principal:
         """Verify ``token``; may block on a key fetch for an unknown ``kid`` (cooldown-limited)."""
-        cached, key = self._cached(token)
+        cached, cache_key = self._cached(token)
         if cached is not None:
             return cached
-        jws, cfg = self._parse(token)
-        keys = self._loaded_keys(cfg, jws) or cfg.keys.get(_kid(jws))
-        return self._finish(jws, cfg, keys, key)
+        parsed, cfg, keys = self._parse(token)
+        return self._finish(parsed, cfg, keys or cfg.keys.get(parsed[0].kid), cache_key)
 
     async def averify(self, token: str) -> Principal:
         """Async twin of :meth:`verify`: only the key fetch differs."""
-        cached, key = self._cached(token)
+        cached, cache_key = self._cached(token)
         if cached is not None:
             return cached
-        jws, cfg = self._parse(token)
-        keys = self._loaded_keys(cfg, jws) or await cfg.keys.aget(_kid(jws))
-        return self._finish(jws, cfg, keys, key)
+        parsed, cfg, keys = self._parse(token)
+        return self._finish(parsed, cfg, keys or await cfg.keys.aget(parsed[0].kid), cache_key)
 
     async def aclose(self) -> None:
         for cfg in self._issuers.values():
             await cfg.keys.aclose()
 
     # -- steps ----------------------------------------------------------------------------------
+    # Three calls per cold token (cache, parse, finish): each Python call on this path costs
+    # about 0.1 µs, a measurable share of an HS256 verification.
     def _cached(self, token: str) -> tuple[Principal | None, bytes | None]:
         if not token:
             raise AuthError(ErrorCode.MISSING_TOKEN, "no bearer token was presented")
@@ -146,10 +150,12 @@ class TokenVerifier:
         # No fresh key set in hand (refresh due): nothing says the key was withdrawn.
         return keys is None or kid is None or keys.get(kid) is not None
 
-    def _parse(self, token: str) -> tuple[CompactJWS, IssuerConfig]:
-        jws = decode_compact(token, max_size=self.max_token_size)
-        iss = jws.payload.get("iss")
-        cfg = self._issuers.get(iss) if isinstance(iss, str) else None
+    def _parse(self, token: str) -> tuple[_Parsed, IssuerConfig, KeySet | None]:
+        """Parse, pick the issuer by ``iss``, and the loaded keys if they hold the ``kid``."""
+        header, payload, signing_input, signature = parse_parts(token, max_size=self.max_token_size)
+        claims = decode_claims(payload)
+        iss = claims.get("iss")
+        cfg = self._issuers.get(iss) if type(iss) is str else None
         if cfg is None:
             accepted = ", ".join(repr(i) for i in self._issuers)
             got = f"{iss[:200]!r}" if isinstance(iss, str) else "no string 'iss' claim"
@@ -158,27 +164,30 @@ class TokenVerifier:
                 f"token issuer {got} is not accepted; accepted issuers: {accepted}",
                 claim="iss",
             )
-        return jws, cfg
-
-    @staticmethod
-    def _loaded_keys(cfg: IssuerConfig, jws: CompactJWS) -> KeySet | None:
         keys = cfg.keys.current()
-        if keys is None:
-            return None
-        kid = _kid(jws)
-        return keys if kid is None or keys.get(kid) is not None else None
+        kid = header.kid
+        if keys is not None and kid is not None and keys.get(kid) is None:
+            keys = None  # unknown kid: the caller asks the source, which may refetch
+        return (header, claims, signing_input, signature), cfg, keys
 
     def _finish(
-        self, jws: CompactJWS, cfg: IssuerConfig, keys: KeySet, cache_key: bytes | None
+        self, parsed: _Parsed, cfg: IssuerConfig, keys: KeySet, cache_key: bytes | None
     ) -> Principal:
-        key = verify_signature(
-            jws, keys, cfg.algorithms, allow_kidless_single_key=cfg.allow_kidless_single_key
+        header, claims, signing_input, signature = parsed
+        key = check_signature(
+            header,
+            signing_input,
+            signature,
+            keys,
+            cfg.algorithms,
+            allow_kidless_single_key=cfg.allow_kidless_single_key,
         )
-        validate_claims(jws.payload, cfg.policy, self.clock.time())
-        principal = principal_from_claims(jws.payload, cfg.claims)
+        validate_claims(claims, cfg.policy, self.clock.time())
+        principal = principal_from_claims(claims, cfg.claims)
         if cfg.required_scopes:
             principal.require_scopes(*cfg.required_scopes)
-        self._run_hooks(principal)
+        if self.hooks:
+            self._run_hooks(principal)
         if self.cache is not None and cache_key is not None:
             self.cache.put(cache_key, principal, expires_at=_not_after(principal, cfg), kid=key.kid)
         return principal
@@ -195,8 +204,3 @@ def _not_after(principal: Principal, cfg: IssuerConfig) -> float | None:
         too_old = principal.issued_at + cfg.max_age + cfg.leeway
         deadline = too_old if deadline is None else min(deadline, too_old)
     return deadline
-
-
-def _kid(jws: CompactJWS) -> str | None:
-    kid = jws.header.get("kid")
-    return kid if isinstance(kid, str) else None

@@ -23,14 +23,19 @@ from authgate.jose.algorithms import SUPPORTED, check_allowed
 from authgate.jose.json import JSONError, loads_object
 
 if TYPE_CHECKING:
+    from authgate.jose.algorithms import Verifier
     from authgate.jose.keys import KeySet, VerificationKey
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "CompactJWS",
+    "ParsedHeader",
     "b64url_decode",
     "check_header",
+    "check_signature",
+    "decode_claims",
     "decode_compact",
+    "parse_parts",
     "split_compact",
     "verify_signature",
 ]
@@ -48,7 +53,7 @@ _CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
 _PADDING = {2: b"==", 3: b"="}
 _SEGMENT_NAMES = ("header", "payload", "signature")
 
-_header_cache: dict[bytes, dict[str, Any]] = {}
+_header_cache: dict[bytes, ParsedHeader] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +85,34 @@ def _decode_translated(segment: bytes) -> bytes:
     return b64decode(segment, validate=True)
 
 
-def split_compact(
-    token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE
-) -> tuple[dict[str, Any], bytes, bytes, bytes]:
-    """Parse a compact JWS into (checked header, raw payload, signing input, signature).
+class ParsedHeader:
+    """A validated JOSE header (RFC 7515 §4) shared by every token with the same header segment.
 
-    For JWS whose payload is not a JSON object; JWT callers want :func:`decode_compact`.
+    Read-only: ``fields`` is the cached dict itself (the public parsers hand out copies). It
+    also remembers the key its ``alg``/``kid`` last resolved to in one key set (``binding``), so
+    a verifier skips the allow-list and ``kid`` lookups for a header already judged against that
+    very KeySet object; a new KeySet (rotation) or another allow-list is resolved afresh.
+    """
+
+    __slots__ = ("alg", "binding", "fields", "kid")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self.alg: str = fields["alg"]  # check_header proved: a str
+        self.kid: str | None = fields.get("kid")  # check_header proved: None or a short str
+        # (key set, allow-list, allow_kidless_single_key, key, verifier): one tuple, so that
+        # another thread sees either the old binding or the new one, never a mix.
+        self.binding: tuple[KeySet, frozenset[str], bool, VerificationKey, Verifier | None] | None
+        self.binding = None
+
+
+def parse_parts(
+    token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE
+) -> tuple[ParsedHeader, bytes, bytes, bytes]:
+    """Split and check a compact JWS: (shared header, raw payload, signing input, signature).
+
+    The hot-path parser: nothing is copied, so the header must not be mutated. Callers that
+    hand a header on use :func:`split_compact` / :func:`decode_compact`.
     """
     if len(token) > max_size:
         raise AuthError(
@@ -107,26 +134,42 @@ def split_compact(
     encoded_header, encoded_payload, encoded_signature = parts
     header = _header_cache.get(encoded_header)
     if header is None:
-        header = _loads_object_segment(encoded_header, 0)
-        check_header(header)
+        fields = _loads_object_segment(encoded_header, 0)
+        check_header(fields)
+        header = ParsedHeader(fields)
         if len(_header_cache) >= _HEADER_CACHE_SIZE:
             _header_cache.clear()
         _header_cache[encoded_header] = header
     payload = _decode_segment(encoded_payload, 1)
     signature = _decode_segment(encoded_signature, 2)
-    # The cached dict is shared between tokens; callers get their own copy.
     signing_input = data[: len(encoded_header) + 1 + len(encoded_payload)]
-    return dict(header), payload, signing_input, signature
+    return header, payload, signing_input, signature
+
+
+def split_compact(
+    token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE
+) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+    """Parse a compact JWS into (checked header, raw payload, signing input, signature).
+
+    For JWS whose payload is not a JSON object; JWT callers want :func:`decode_compact`.
+    """
+    header, payload, signing_input, signature = parse_parts(token, max_size=max_size)
+    # The cached dict is shared between tokens; callers get their own copy.
+    return dict(header.fields), payload, signing_input, signature
 
 
 def decode_compact(token: str | bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> CompactJWS:
     """Strictly parse a compact JWS whose payload is a JSON object. Verifies **nothing**."""
-    header, payload, signing_input, signature = split_compact(token, max_size=max_size)
+    header, payload, signing_input, signature = parse_parts(token, max_size=max_size)
+    return CompactJWS(dict(header.fields), decode_claims(payload), signing_input, signature)
+
+
+def decode_claims(payload: bytes) -> dict[str, Any]:
+    """The decoded payload as a strict JSON object (RFC 7519 §7.2 step 10), or malformed."""
     try:
-        claims = loads_object(payload)
+        return loads_object(payload)
     except JSONError as exc:
         raise _malformed(f"token payload is not a strict JSON object: {exc}") from None
-    return CompactJWS(header, claims, signing_input, signature)
 
 
 def check_header(header: dict[str, Any]) -> None:
@@ -182,12 +225,52 @@ def verify_signature(
     alg = jws.header.get("alg")
     if not isinstance(alg, str):
         raise _malformed('token header has no "alg" string')
-    if alg not in allowed_algorithms or alg not in SUPPORTED:
-        check_allowed(alg, allowed_algorithms)
     kid = jws.header.get("kid")
+    if kid is not None and type(kid) is not str:
+        # decode_compact refuses this; guard hand-built CompactJWS too
+        raise _malformed('token header "kid" must be a string')
+    key, verifier = _resolve_key(alg, kid, keys, allowed_algorithms, allow_kidless_single_key)
+    return _check(key, verifier, alg, jws.signing_input, jws.signature)
+
+
+def check_signature(
+    header: ParsedHeader,
+    signing_input: bytes,
+    signature: bytes,
+    keys: KeySet,
+    allowed_algorithms: frozenset[str],
+    *,
+    allow_kidless_single_key: bool = True,
+) -> VerificationKey:
+    """:func:`verify_signature` for :func:`parse_parts` output, with the key choice memoised.
+
+    The choice (allow-list, ``kid`` lookup, key/alg fit) depends only on the header, the
+    KeySet object (immutable) and the options, so a repeat of all four reuses it; the
+    signature itself is verified every time.
+    """
+    binding = header.binding
+    if (
+        binding is not None
+        and binding[0] is keys
+        and binding[1] is allowed_algorithms
+        and binding[2] is allow_kidless_single_key
+    ):
+        key, verifier = binding[3], binding[4]
+    else:
+        key, verifier = _resolve_key(
+            header.alg, header.kid, keys, allowed_algorithms, allow_kidless_single_key
+        )
+        header.binding = (keys, allowed_algorithms, allow_kidless_single_key, key, verifier)
+    return _check(key, verifier, header.alg, signing_input, signature)
+
+
+def _resolve_key(
+    alg: str, kid: str | None, keys: KeySet, allowed: frozenset[str], kidless: bool
+) -> tuple[VerificationKey, Verifier | None]:
+    """The key (and its verify closure) for ``alg``/``kid``, or the AuthError that explains why not."""
+    if alg not in allowed or alg not in SUPPORTED:
+        check_allowed(alg, allowed)
     if kid is not None:
-        if type(kid) is not str:  # decode_compact refuses this; guard hand-built CompactJWS too
-            raise _malformed('token header "kid" must be a string')
         key = keys.get(kid)
         if key is None:
             raise AuthError(
@@ -196,11 +279,20 @@ def verify_signature(
                 f"({len(keys.kids)} known kids); the issuer may have rotated its keys",
             )
     else:
-        key = _kidless_key(keys, alg, allow_kidless_single_key)
+        key = _kidless_key(keys, alg, kidless)
     if alg not in key.algorithms:
-        check_allowed(alg, allowed_algorithms, key)
-    verifier = key.verifier(alg)
-    if verifier is None or not verifier(jws.signing_input, jws.signature):
+        check_allowed(alg, allowed, key)
+    return key, key.verifier(alg)
+
+
+def _check(
+    key: VerificationKey,
+    verifier: Verifier | None,
+    alg: str,
+    signing_input: bytes,
+    signature: bytes,
+) -> VerificationKey:
+    if verifier is None or not verifier(signing_input, signature):
         raise AuthError(
             ErrorCode.INVALID_SIGNATURE,
             f"token signature does not verify with key kid={key.kid!r} ({alg})",
