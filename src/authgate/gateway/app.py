@@ -28,6 +28,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authgate.admin_api.tokens import token_routes
 from authgate.client_ip import ClientIPResolver
 from authgate.errors import AuthError, ErrorCode
+from authgate.gateway.admin import (
+    DASHBOARD_PREFIX,
+    AdminConsole,
+    ConsoleState,
+    RecentDenialsMiddleware,
+)
 from authgate.gateway.context import context_of
 from authgate.gateway.exchange import UpstreamTokenExchange
 from authgate.gateway.forward_auth import (
@@ -85,6 +91,7 @@ class GatewayComponents:
     audit_successes: bool = True
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    console: ConsoleState = field(default_factory=ConsoleState)
 
 
 async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
@@ -152,6 +159,7 @@ class _Dispatcher:
         }
         self.envoy = forward(envoy=True)
         self.admin = self._admin_app(c)
+        self.console = AdminConsole(c, c.console)
         upstream = c.upstream or _not_found
         self.proxy = ProxyTarget(
             _pipeline(c, upstream, mode="proxy"),
@@ -197,6 +205,9 @@ class _Dispatcher:
         elif path.startswith(ADMIN_PREFIX + "/") and self.admin is not None:
             context_of(scope).route = "admin-api"
             await self.admin(scope, receive, send)
+        elif path == DASHBOARD_PREFIX or path.startswith(DASHBOARD_PREFIX + "/"):
+            context_of(scope).route = "admin-dashboard"
+            await self.console(scope, receive, send)
         else:
             await self.proxy(scope, receive, send)
 
@@ -250,6 +261,7 @@ class _Dispatcher:
 def create_app(components: GatewayComponents) -> ASGIApp:
     """The gateway ASGI app for ``components``."""
     app: ASGIApp = _Dispatcher(components)
+    app = RecentDenialsMiddleware(app, components.console.denials)
     app = MetricsMiddleware(app, components.metrics)
     if components.settings.access_log:
         app = AccessLogMiddleware(app)
