@@ -45,7 +45,7 @@ def _headers(nonce: str | None = None) -> dict[str, str]:
             "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         "cache-control": "no-store",
-        "referrer-policy": "no-referrer",
+        "referrer-policy": "same-origin",  # no-referrer would make form POSTs send Origin: null
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
     }
