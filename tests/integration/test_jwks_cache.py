@@ -465,7 +465,9 @@ def test_options_validated() -> None:
         JWKSOptions(refresh_ahead=1.5)
 
 
-@pytest.mark.parametrize("max_age", ["max-age=" + "9" * 400, "max-age=\u00b2", "max-age=" + "1" * 5000])
+@pytest.mark.parametrize(
+    "max_age", ["max-age=" + "9" * 400, "max-age=\u00b2", "max-age=" + "1" * 5000]
+)
 def test_hostile_cache_control_falls_back_to_default_ttl(max_age: str) -> None:
     """Review finding: such headers used to raise OverflowError/ValueError out of verify()."""
     headers = httpx.Headers({"cache-control": max_age.encode("utf-8")})
