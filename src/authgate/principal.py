@@ -165,7 +165,9 @@ def _strings(claim: str, value: Any) -> frozenset[str]:
         # Type check and set build stay in C: this runs for scp/groups on every cold verify.
         if not _STR_ONLY.issuperset(map(type, value)):
             raise _not_strings(claim, value)
-        return frozenset(value).difference(_BLANK)
+        found = frozenset(value)
+        # Copy again only when there is a blank to drop (rare): difference() always copies.
+        return found.difference(_BLANK) if "" in found else found
     if isinstance(value, str):
         return frozenset(_SPLIT.split(value)).difference(_BLANK)
     if (
@@ -217,11 +219,6 @@ def _actors(value: Any) -> tuple[Actor, ...]:
     return tuple(chain)
 
 
-def _number(value: Any) -> float | None:
-    # type() rather than isinstance: bool is an int subclass and must not count as a time.
-    return float(value) if type(value) in _NUMBER_TYPES else None
-
-
 def principal_from_claims(
     claims: Mapping[str, Any],
     mapping: ClaimMapping = ClaimMapping(),
@@ -247,7 +244,7 @@ def principal_from_claims(
     if kind is None:
         # Okta client-credentials tokens: sub == cid and no uid (okta-wire §3.1).
         is_client = client_id is not None and sub == client_id and "uid" not in claims
-        kind = PrincipalKind.CLIENT if is_client else PrincipalKind.USER
+        kind = _CLIENT if is_client else _USER
     roles = _collect(claims, mapping.role_claims)
     if not roles and mapping.default_role:
         roles = frozenset((mapping.default_role,))
@@ -264,22 +261,41 @@ def principal_from_claims(
     else:  # absent, or a malformed value the claims check did not have to judge
         audiences = ()
     iss, jti, act, cnf = get("iss"), get("jti"), get("act"), get("cnf")
-    return Principal(
-        sub,
-        kind,
-        credential,
-        iss if type(iss) is str else None,
-        client_id,
-        _collect(claims, mapping.scope_claims),
-        roles,
-        _collect(claims, mapping.group_claims),
-        workspaces,
-        None,  # privilege: set by the AAA / group mapping, never read from a token
-        jti if type(jti) is str else None,
-        audiences,
-        _number(get("exp")),
-        _number(get("iat")),
-        _actors(act) if act is not None else (),
-        MappingProxyType(dict(cnf)) if isinstance(cnf, Mapping) else None,
-        MappingProxyType(dict(claims)),
+    exp: Any = get("exp")
+    iat: Any = get("iat")
+    # tuple.__new__ skips NamedTuple's generated __new__ (0.35 -> 0.13 µs for 17 fields); the
+    # order below is Principal's field order, which _FIELDS pins at import time.
+    return tuple.__new__(
+        Principal,
+        (
+            sub,
+            kind,
+            credential,
+            iss if type(iss) is str else None,
+            client_id,
+            _collect(claims, mapping.scope_claims),
+            roles,
+            _collect(claims, mapping.group_claims),
+            workspaces,
+            None,  # privilege: set by the AAA / group mapping, never read from a token
+            jti if type(jti) is str else None,
+            audiences,
+            # type() rather than isinstance: bool is an int subclass and must not be a time.
+            float(exp) if type(exp) in _NUMBER_TYPES else None,
+            float(iat) if type(iat) in _NUMBER_TYPES else None,
+            _actors(act) if act is not None else (),
+            # `is not None` first: isinstance against the Mapping ABC costs 0.1 µs even for None.
+            MappingProxyType(dict(cnf)) if cnf is not None and isinstance(cnf, Mapping) else None,
+            MappingProxyType(dict(claims)),
+        ),
     )
+
+
+_USER, _CLIENT = PrincipalKind.USER, PrincipalKind.CLIENT  # enum attribute access is 70 ns
+_FIELDS = (
+    "subject", "kind", "credential", "issuer", "client_id", "scopes", "roles", "groups",
+    "workspaces", "privilege", "token_id", "audiences", "expires_at", "issued_at", "act", "cnf",
+    "claims",
+)  # fmt: skip
+if Principal._fields != _FIELDS:  # principal_from_claims builds the tuple positionally
+    raise RuntimeError("Principal fields changed: update principal_from_claims")
