@@ -90,15 +90,25 @@ def _aaa_process(conn: Any, idp_url: str, cache: bool, workers: int) -> None:
         }
     )
 
-    async def main() -> None:
+    async def main(sockets: Any = None) -> None:
         runtime = AAARuntime(config, build_service(config, registry=CollectorRegistry()))
-        await runtime.start()
+        await runtime.start(sockets)
         assert runtime.radius is not None
         assert runtime.tacacs is not None
-        conn.send((runtime.radius.auth_port, runtime.tacacs.port))
+        if sockets is None:
+            conn.send((runtime.radius.auth_port, runtime.tacacs.port))
         await asyncio.Event().wait()
 
-    asyncio.run(main())
+    if workers == 1:
+        asyncio.run(main())
+        return
+    from authgate.aaa.workers import bind_workers, run_workers
+
+    shares = bind_workers(config, workers)
+    tacacs = shares[0].tacacs
+    assert tacacs is not None
+    conn.send((shares[0].radius["auth"].getsockname()[1], tacacs.getsockname()[1]))
+    run_workers(shares, lambda sockets: asyncio.run(main(sockets)))
 
 
 def start_freeradius(tmp: Path) -> tuple[subprocess.Popen[bytes], int] | None:

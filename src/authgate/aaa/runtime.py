@@ -15,9 +15,11 @@ from authgate.aaa.backends.local import LocalBackend, LocalUser
 from authgate.aaa.backends.okta import OktaBackend
 from authgate.aaa.config import AAAConfig
 from authgate.aaa.metrics import AAAMetrics
+from authgate.aaa.radius.listener import DatagramListener
 from authgate.aaa.radius.server import RadiusServer
 from authgate.aaa.service import AAAService
 from authgate.aaa.tacacs.server import TacacsServer
+from authgate.aaa.workers import SocketRelay, WorkerSockets, decode_relayed
 from authgate.clock import Clock, system_clock
 from authgate.observability.audit import AuditLog
 from authgate.okta.metrics import metrics_for
@@ -97,14 +99,35 @@ class AAARuntime:
         self.tacacs = (
             TacacsServer(service, config.tacacs, service.metrics) if config.tacacs.enabled else None
         )
+        self._relay_in: DatagramListener | None = None
 
-    async def start(self) -> None:
+    async def start(self, sockets: WorkerSockets | None = None) -> None:
+        """Bind the configured ports, or serve one worker's share of them (``run_workers``)."""
+        if sockets is None:
+            if self.radius is not None:
+                await self.radius.start()
+            if self.tacacs is not None:
+                await self.tacacs.start()
+            return
+        self.service.state_prefix = bytes([sockets.index])
         if self.radius is not None:
-            await self.radius.start()
+            radius = self.radius
+            await radius.start(sockets.radius)
+            radius.relay = SocketRelay(sockets)
+            if sockets.relay_in is not None:
+                auth = radius.listeners["auth"]
+                self._relay_in = DatagramListener(sockets.relay_in)
+                self._relay_in.start(
+                    lambda message, _: radius.received(
+                        "auth", auth, *decode_relayed(message), relayed=True
+                    )
+                )
         if self.tacacs is not None:
-            await self.tacacs.start()
+            await self.tacacs.start(sockets.tacacs)
 
     async def aclose(self) -> None:
+        if self._relay_in is not None:
+            self._relay_in.close()
         if self.radius is not None:
             await self.radius.aclose()
         if self.tacacs is not None:

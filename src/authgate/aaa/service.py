@@ -117,6 +117,9 @@ class AAAService:
         self._challenges = _Bounded(config.radius.max_challenges)
         self._recent = _Bounded(10_000)  # username → groups of a recent accept, for authorization
         self._peek = getattr(cache, "peek", None)
+        # Worker processes: State starts with the worker's index, so the answer to a challenge
+        # can be relayed to the process that holds it (see authgate.aaa.workers).
+        self.state_prefix = b""
         # groups → level or the refusal: a NAS fleet logs in the same few group sets all day
         self._levels: dict[frozenset[str], int | AuthError | None] = {}
 
@@ -240,7 +243,7 @@ class AAAService:
     def _challenge(
         self, backend: PasswordBackend, challenge: Challenge, username: str, protocol: AAAProtocol
     ) -> Decision:
-        state = secrets.token_bytes(16)
+        state = self.state_prefix + secrets.token_bytes(16 - len(self.state_prefix))
         deadline = self.clock.monotonic() + self.config.radius.challenge_ttl
         pending = _Pending(backend, challenge.context, username, deadline)
         self._challenges.put(state, pending, deadline)

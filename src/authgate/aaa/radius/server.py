@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from authgate.aaa.config import RadiusSettings, ReplyTemplates
 from authgate.aaa.metrics import AAAMetrics
@@ -28,7 +28,7 @@ from authgate.aaa.radius.packet import Attr, Code
 from authgate.aaa.service import AAAService, Decision
 from authgate.clock import Clock, system_clock
 
-__all__ = ["RadiusServer"]
+__all__ = ["ChallengeRelay", "RadiusServer"]
 
 log = logging.getLogger("authgate.aaa.radius")
 _MAX_REPLY_CACHE = 65_536
@@ -44,6 +44,16 @@ class _Client:
     secret: bytes
     require_ma: bool
     name: str
+
+
+class ChallengeRelay(Protocol):
+    """Hands an Access-Request answering a challenge to the worker process that issued it."""
+
+    def owner(self, state: bytes) -> int | None:
+        """The other worker holding ``state``; None when it is this one's (or nobody's)."""
+        ...
+
+    def forward(self, owner: int, data: bytes, addr: Address) -> None: ...
 
 
 class RadiusServer:
@@ -75,6 +85,7 @@ class RadiusServer:
         self._by_host: dict[str, _Client | None] = {}
         self._accept_memo: dict[tuple[str, int | None, frozenset[str]], _Attrs] = {}
         self.listeners: dict[str, DatagramListener] = {}
+        self.relay: ChallengeRelay | None = None  # set when running as one of several workers
         self.auth_port = 0
         self.acct_port = 0
 
@@ -107,7 +118,15 @@ class RadiusServer:
         self.metrics.dropped.labels("radius", reason).inc()
 
     # -- receive path (synchronous: nothing here waits) --------------------------------------
-    def received(self, kind: str, transport: DatagramListener, data: bytes, addr: Address) -> None:
+    def received(
+        self,
+        kind: str,
+        transport: DatagramListener,
+        data: bytes,
+        addr: Address,
+        *,
+        relayed: bool = False,
+    ) -> None:
         client = self.client_for(str(addr[0]))
         if client is None:
             return self._drop("unknown_client")
@@ -134,6 +153,12 @@ class RadiusServer:
             return self._drop("unexpected_code")
         if not self._authentic(packet, client):
             return self._drop("bad_authenticator")
+        if self.relay is not None and not relayed and packet.code == Code.ACCESS_REQUEST:
+            state = packet.get(Attr.STATE)
+            owner = self.relay.owner(state) if state is not None else None
+            if owner is not None:  # the challenge is pending in another worker process
+                self.relay.forward(owner, data, addr)
+                return None
         if packet.code == Code.STATUS_SERVER:
             self.service.metrics.requests.labels("radius", "status").inc()
             code = Code.ACCESS_ACCEPT if kind == "auth" else Code.ACCOUNTING_RESPONSE

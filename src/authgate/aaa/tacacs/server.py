@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 
 from authgate.aaa.config import TacacsSettings
@@ -58,10 +59,16 @@ class TacacsServer:
         self._connections: set[asyncio.Task[None]] = set()
         self.port = 0
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept, self.settings.host, self.settings.port, limit=self.settings.max_body
-        )
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on ``sock`` (a worker's ``SO_REUSEPORT`` share) or on the configured address."""
+        if sock is not None:
+            self._server = await asyncio.start_server(
+                self._accept, sock=sock, limit=self.settings.max_body
+            )
+        else:
+            self._server = await asyncio.start_server(
+                self._accept, self.settings.host, self.settings.port, limit=self.settings.max_body
+            )
         self.port = self._server.sockets[0].getsockname()[1]
 
     def key_for(self, host: str) -> bytes | None:
