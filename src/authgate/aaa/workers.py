@@ -34,7 +34,14 @@ from typing import Any
 from authgate.aaa.config import AAAConfig
 from authgate.aaa.radius.listener import bind_udp
 
-__all__ = ["SocketRelay", "WorkerSockets", "bind_workers", "decode_relayed", "run_workers"]
+__all__ = [
+    "SocketRelay",
+    "WorkerSockets",
+    "bind_workers",
+    "close_sockets",
+    "decode_relayed",
+    "run_workers",
+]
 
 Address = tuple[Any, ...]
 _SO_ATTACH_REUSEPORT_CBPF = 51  # Linux <asm-generic/socket.h>
@@ -114,6 +121,15 @@ def bind_workers(config: AAAConfig, count: int) -> list[WorkerSockets]:
     return workers
 
 
+def close_sockets(workers: list[WorkerSockets]) -> None:
+    """Close every socket of ``workers`` (this process's copies), relay ends included."""
+    for worker in workers:
+        for sock in worker.all():
+            sock.close()
+    for out in workers[0].relay_out if workers else ():
+        out.close()
+
+
 def encode_relayed(data: bytes, addr: Address) -> bytes:
     host = str(addr[0]).encode()
     return struct.pack("!HB", int(addr[1]), len(host)) + host + data
@@ -168,11 +184,7 @@ def run_workers(workers: list[WorkerSockets], serve: Callable[[WorkerSockets], N
                 sys.stderr.flush()
                 os._exit(code)
         pids[pid] = worker.index
-    for worker in workers:
-        for sock in worker.all():
-            sock.close()
-    for out in workers[0].relay_out:
-        out.close()
+    close_sockets(workers)
     stopping = False
 
     def stop(signum: int, _frame: Any) -> None:
