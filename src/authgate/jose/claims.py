@@ -46,19 +46,25 @@ class ClaimsPolicy:
 def validate_claims(claims: Mapping[str, Any], policy: ClaimsPolicy, now: float) -> None:
     """Raise an :class:`AuthError` naming the first claim that fails ``policy`` at time ``now``."""
     # Each check is a cheap inline test first; the helpers only run to explain a failure.
-    if claims.get("iss") != policy.issuer:
+    get = claims.get
+    if get("iss") != policy.issuer:
         _refuse_issuer(claims, policy.issuer)
     if not policy.accept_id_tokens and looks_like_id_token(claims):
         raise AuthError(ErrorCode.ID_TOKEN_REJECTED, _ID_TOKEN_HINT)
-    aud = claims.get("aud")
+    aud = get("aud")
     if policy.audiences:
         if type(aud) is not str or aud not in policy.audiences:
             _check_audience(aud, policy.audiences)
     elif aud is not None and type(aud) is not str:
         # Not matched, but still typed (RFC 7519 §4.1.3): a malformed aud never passes.
         _check_audience(aud, None)
+    # A time that is an int/float in range is taken as is; anything else (absent, wrong type,
+    # out of range) goes through _timestamp, which decides or raises as before. Checks keep
+    # their order (exp, nbf, iat), so the first failure reported is unchanged.
     leeway = policy.leeway
-    exp = _timestamp(claims, "exp")
+    exp: Any = get("exp")
+    if not ((type(exp) is int or type(exp) is float) and 0 <= exp <= MAX_TIMESTAMP):
+        exp = _timestamp(claims, "exp")
     if exp is None:
         if policy.require_exp:
             raise AuthError(ErrorCode.MISSING_CLAIM, "token has no exp claim", claim="exp")
@@ -69,7 +75,9 @@ def validate_claims(claims: Mapping[str, Any], policy: ClaimsPolicy, now: float)
             "get a new token",
             claim="exp",
         )
-    nbf = _timestamp(claims, "nbf")
+    nbf: Any = get("nbf")
+    if nbf is not None or "nbf" in claims:
+        nbf = _timestamp(claims, "nbf")
     if nbf is not None and nbf > now + leeway:
         raise AuthError(
             ErrorCode.TOKEN_NOT_YET_VALID,
@@ -77,7 +85,9 @@ def validate_claims(claims: Mapping[str, Any], policy: ClaimsPolicy, now: float)
             f"{_duration(leeway)}): check clock skew",
             claim="nbf",
         )
-    iat = _timestamp(claims, "iat")
+    iat: Any = get("iat")
+    if not ((type(iat) is int or type(iat) is float) and 0 <= iat <= MAX_TIMESTAMP):
+        iat = _timestamp(claims, "iat")
     if iat is not None and iat > now + leeway:
         raise AuthError(
             ErrorCode.TOKEN_NOT_YET_VALID,
@@ -97,7 +107,7 @@ def validate_claims(claims: Mapping[str, Any], policy: ClaimsPolicy, now: float)
                 f"{_duration(policy.max_age)} (leeway {_duration(leeway)})",
                 claim="iat",
             )
-    sub, jti = claims.get("sub"), claims.get("jti")
+    sub, jti = get("sub"), get("jti")
     if (sub is not None and type(sub) is not str) or (jti is not None and type(jti) is not str):
         name = "sub" if sub is not None and type(sub) is not str else "jti"
         raise AuthError(ErrorCode.INVALID_CLAIM, f"token {name} claim must be a string", claim=name)
