@@ -133,8 +133,12 @@ def parse_parts(
         if len(_header_cache) >= _HEADER_CACHE_SIZE:
             _header_cache.clear()
         _header_cache[encoded_header] = header
-    payload = _decode_segment(encoded_payload, 1)
-    signature = _decode_segment(encoded_signature, 2)
+    payload = None
+    try:  # one try for both segments: two fewer Python calls per token than _decode_segment
+        payload = b64url_decode(encoded_payload)
+        signature = b64url_decode(encoded_signature)
+    except ValueError:
+        raise _not_base64url(1 if payload is None else 2) from None
     signing_input = data[: len(encoded_header) + 1 + len(encoded_payload)]
     return header, payload, signing_input, signature
 
@@ -325,10 +329,14 @@ def _decode_segment(encoded: bytes, index: int) -> bytes:
     try:
         return b64url_decode(encoded)
     except ValueError:
-        raise _malformed(
-            f"token {_SEGMENT_NAMES[index]} is not canonical unpadded base64url (only A-Z a-z "
-            "0-9 - _; no padding '=', '+', '/' or whitespace)"
-        ) from None
+        raise _not_base64url(index) from None
+
+
+def _not_base64url(index: int) -> AuthError:
+    return _malformed(
+        f"token {_SEGMENT_NAMES[index]} is not canonical unpadded base64url (only A-Z a-z "
+        "0-9 - _; no padding '=', '+', '/' or whitespace)"
+    )
 
 
 def _shape_error(segments: int) -> AuthError:
