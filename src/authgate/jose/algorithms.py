@@ -132,7 +132,7 @@ def _names(algs: Iterable[str]) -> str:
 def _hmac_verifier(secret: bytes, bits: str) -> Verifier:
     digest_name = "sha" + bits
     compare = hmac.compare_digest
-    mac = hmac.digest
+    mac = _HMAC_DIGEST
     size = hashlib.new(digest_name).digest_size
 
     def verify_hmac(signing_input: bytes, signature: bytes) -> bool:
@@ -206,6 +206,15 @@ def _eddsa_verifier(key: Ed25519PublicKey) -> Verifier:
 
     return verify_eddsa
 
+
+try:
+    # hmac.digest is a Python wrapper around this OpenSSL one-shot; calling it directly saves
+    # ~0.1 µs per HS token (5 % of the HS256 floor). Same function, same result.
+    import _hashlib
+
+    _HMAC_DIGEST: Callable[[bytes, bytes, str], bytes] = _hashlib.hmac_digest
+except ImportError:  # an interpreter built without OpenSSL's hashlib
+    _HMAC_DIGEST = hmac.digest
 
 _CURVE_ORDER = {
     "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
