@@ -70,6 +70,11 @@ def b64url_decode(segment: bytes) -> bytes:
     # translating the segment to the standard alphabet (0.3 against 0.8 µs for a 1 KB token).
     if segment.find(b"=") >= 0 or segment.find(b"+") >= 0 or segment.find(b"/") >= 0:
         raise ValueError("not unpadded base64url")
+    return _decode_clean(segment)
+
+
+def _decode_clean(segment: bytes) -> bytes:
+    """b64url_decode for a segment already known to hold no '=', '+' or '/'."""
     rest = len(segment) & 3
     if rest:
         if rest == 1 or segment[-1] not in _CANONICAL_LAST[rest]:
@@ -133,10 +138,14 @@ def parse_parts(
         if len(_header_cache) >= _HEADER_CACHE_SIZE:
             _header_cache.clear()
         _header_cache[encoded_header] = header
+    # One scan of the whole token for '=', '+' and '/' instead of one per segment; if there
+    # is one, the per-segment decoder finds the segment to blame.
+    clean = data.find(b"=") < 0 and data.find(b"+") < 0 and data.find(b"/") < 0
+    decode = _decode_clean if clean else b64url_decode
     payload = None
     try:  # one try for both segments: two fewer Python calls per token than _decode_segment
-        payload = b64url_decode(encoded_payload)
-        signature = b64url_decode(encoded_signature)
+        payload = decode(encoded_payload)
+        signature = decode(encoded_signature)
     except ValueError:
         raise _not_base64url(1 if payload is None else 2) from None
     signing_input = data[: len(encoded_header) + 1 + len(encoded_payload)]
@@ -227,7 +236,9 @@ def verify_signature(
         # decode_compact refuses this; guard hand-built CompactJWS too
         raise _malformed('token header "kid" must be a string')
     key, verifier = _resolve_key(alg, kid, keys, allowed_algorithms, allow_kidless_single_key)
-    return _check(key, verifier, alg, jws.signing_input, jws.signature)
+    if verifier is None or not verifier(jws.signing_input, jws.signature):
+        raise _bad_signature(key, alg)
+    return key
 
 
 def check_signature(
@@ -258,7 +269,9 @@ def check_signature(
             header.alg, header.kid, keys, allowed_algorithms, allow_kidless_single_key
         )
         header.binding = (keys, allowed_algorithms, allow_kidless_single_key, key, verifier)
-    return _check(key, verifier, header.alg, signing_input, signature)
+    if verifier is None or not verifier(signing_input, signature):
+        raise _bad_signature(key, header.alg)
+    return key
 
 
 def _resolve_key(
@@ -282,19 +295,11 @@ def _resolve_key(
     return key, key.verifier(alg)
 
 
-def _check(
-    key: VerificationKey,
-    verifier: Verifier | None,
-    alg: str,
-    signing_input: bytes,
-    signature: bytes,
-) -> VerificationKey:
-    if verifier is None or not verifier(signing_input, signature):
-        raise AuthError(
-            ErrorCode.INVALID_SIGNATURE,
-            f"token signature does not verify with key kid={key.kid!r} ({alg})",
-        )
-    return key
+def _bad_signature(key: VerificationKey, alg: str) -> AuthError:
+    return AuthError(
+        ErrorCode.INVALID_SIGNATURE,
+        f"token signature does not verify with key kid={key.kid!r} ({alg})",
+    )
 
 
 def _kidless_key(keys: KeySet, alg: str, allowed: bool) -> VerificationKey:
