@@ -156,8 +156,10 @@ class TokenVerifier:
             )
         keys = cfg.keys.current()
         kid = header.kid
-        if keys is not None and kid is not None and keys.get(kid) is None:
-            keys = None
+        if keys is not None and kid is not None:
+            binding = header.binding  # the kid was found in binding[0] before: no lookup
+            if (binding is None or binding[0] is not keys) and keys.get(kid) is None:
+                keys = None
         return (header, claims, signing_input, signature), cfg, keys, cache_key
 
     def _cache_hit(self, cache: VerdictCache, key: bytes) -> Principal | None:
@@ -165,17 +167,16 @@ class TokenVerifier:
         if hit is None:
             return None
         principal, kid = hit
-        if not self._key_still_published(principal, kid):
-            cache.discard(key)  # the issuer withdrew the key: judge the token afresh
-            return None
-        self._run_hooks(principal)
+        if kid is not None:
+            cfg = self._issuers.get(principal.issuer or "")
+            keys = cfg.keys.current() if cfg is not None else None
+            # No fresh key set in hand (refresh due): nothing says the key was withdrawn.
+            if keys is not None and keys.get(kid) is None:
+                cache.discard(key)  # the issuer withdrew the key: judge the token afresh
+                return None
+        if self.hooks:
+            self._run_hooks(principal)
         return principal
-
-    def _key_still_published(self, principal: Principal, kid: str | None) -> bool:
-        cfg = self._issuers.get(principal.issuer or "")
-        keys = cfg.keys.current() if cfg is not None else None
-        # No fresh key set in hand (refresh due): nothing says the key was withdrawn.
-        return keys is None or kid is None or keys.get(kid) is not None
 
     def _finish(
         self, parsed: _Parsed, cfg: IssuerConfig, keys: KeySet, cache_key: bytes | None

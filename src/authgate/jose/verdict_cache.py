@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from time import time
 
 from authgate.clock import Clock, system_clock
 from authgate.principal import Principal
@@ -50,7 +51,8 @@ class VerdictCache:
             self.misses += 1
             return None
         principal, not_after, kid = entry
-        if self._clock.time() >= not_after:
+        clock = self._clock  # system_clock.time() is a Python frame around time.time()
+        if (time() if clock is system_clock else clock.time()) >= not_after:
             with self._lock:
                 self._entries.pop(key, None)
             self.misses += 1
