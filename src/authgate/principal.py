@@ -231,11 +231,14 @@ def principal_from_claims(
     *,
     credential: str = "jwt",
     kind: PrincipalKind | None = None,
+    owned: bool = False,
 ) -> Principal:
     """Build a Principal from already-verified claims, using ``mapping`` for the variable names.
 
     Runs once per cold verification, so it is written for speed: one lookup per claim name,
-    type checks in C where possible, and positional construction.
+    type checks in C where possible, and positional construction. ``owned=True``: ``claims``
+    is a dict the caller just parsed and hands over (nobody else holds it), so the read-only
+    view wraps it without a copy.
     """
     get = claims.get
     sub = get("sub")
@@ -295,7 +298,7 @@ def principal_from_claims(
             _actors(act) if act is not None else (),
             # `is not None` first: isinstance against the Mapping ABC costs 0.1 µs even for None.
             MappingProxyType(dict(cnf)) if cnf is not None and isinstance(cnf, Mapping) else None,
-            MappingProxyType(dict(claims)),
+            MappingProxyType(claims if owned and type(claims) is dict else dict(claims)),
         ),
     )
 

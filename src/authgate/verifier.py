@@ -192,7 +192,8 @@ class TokenVerifier:
         )
         clock = self.clock  # system_clock.time() is a Python frame around time.time()
         validate_claims(claims, cfg.policy, time() if clock is system_clock else clock.time())
-        principal = principal_from_claims(claims, cfg.claims)
+        # owned: the claims dict was parsed for this call and goes nowhere else.
+        principal = principal_from_claims(claims, cfg.claims, owned=True)
         if cfg.required_scopes:
             principal.require_scopes(*cfg.required_scopes)
         if self.hooks:
