@@ -163,13 +163,21 @@ class Principal(NamedTuple):
 
 
 # -- normalisation ----------------------------------------------------------------------------
-def _strings(claim: str, value: Any) -> frozenset[str]:
+def _strings(claim: str, value: Any, from_json: bool = False) -> frozenset[str]:
     """A list of strings, or a space/comma-delimited string (``scope`` per RFC 8693 §4.2)."""
     if value is None:
         return _NONE
     if type(value) is list or type(value) is tuple:
         # Type check and set build stay in C: this runs for scp/groups on every cold verify.
-        if not _STR_ONLY.issuperset(map(type, value)):
+        if from_json:
+            # A JSON parser yields exact str, int, float, bool, None, list and dict only, and
+            # join() refuses every one of them but str: the same verdict as the type() test
+            # below at a fifth of its cost (0.07 against 0.35 µs for ten groups).
+            try:
+                "".join(value)
+            except TypeError:
+                raise _not_strings(claim, value) from None
+        elif not _STR_ONLY.issuperset(map(type, value)):
             raise _not_strings(claim, value)
         found = frozenset(value)
         # Copy again only when there is a blank to drop (rare): difference() always copies.
@@ -196,12 +204,14 @@ def _not_strings(claim: str, value: Any) -> AuthError:
     )
 
 
-def _collect(claims: Mapping[str, Any], names: Iterable[str]) -> frozenset[str]:
+def _collect(
+    claims: Mapping[str, Any], names: Iterable[str], from_json: bool = False
+) -> frozenset[str]:
     """Strings from the first of ``names`` present in ``claims`` (one dict lookup per name)."""
     for name in names:
         value = claims.get(name, _MISSING)
         if value is not _MISSING:
-            return _strings(name, value)
+            return _strings(name, value, from_json)
     return _NONE
 
 
@@ -231,14 +241,14 @@ def principal_from_claims(
     *,
     credential: str = "jwt",
     kind: PrincipalKind | None = None,
-    owned: bool = False,
+    from_json: bool = False,
 ) -> Principal:
     """Build a Principal from already-verified claims, using ``mapping`` for the variable names.
 
     Runs once per cold verification, so it is written for speed: one lookup per claim name,
-    type checks in C where possible, and positional construction. ``owned=True``: ``claims``
-    is a dict the caller just parsed and hands over (nobody else holds it), so the read-only
-    view wraps it without a copy.
+    type checks in C where possible, and positional construction. ``from_json=True``:
+    ``claims`` is a dict fresh from a JSON parser that the caller hands over (nobody else holds
+    it): the read-only view wraps it without a copy, and its lists can hold only JSON types.
     """
     get = claims.get
     sub = get("sub")
@@ -257,14 +267,14 @@ def principal_from_claims(
     if claims.keys().isdisjoint(mapping.rare_claims):
         roles = workspaces = _NONE
     else:
-        roles = _collect(claims, mapping.role_claims)
-        workspaces = _collect(claims, mapping.workspace_claims)
+        roles = _collect(claims, mapping.role_claims, from_json)
+        workspaces = _collect(claims, mapping.workspace_claims, from_json)
     if not roles and mapping.default_role:
         roles = frozenset((mapping.default_role,))
     if mapping.workspace_namespace:
         nested = get(mapping.workspace_namespace)
         if isinstance(nested, Mapping):
-            workspaces |= _collect(nested, mapping.workspace_claims)
+            workspaces |= _collect(nested, mapping.workspace_claims, from_json)
     aud = get("aud")
     if type(aud) is str:
         audiences: tuple[str, ...] = (aud,)
@@ -285,9 +295,9 @@ def principal_from_claims(
             credential,
             iss if type(iss) is str else None,
             client_id,
-            _collect(claims, mapping.scope_claims),
+            _collect(claims, mapping.scope_claims, from_json),
             roles,
-            _collect(claims, mapping.group_claims),
+            _collect(claims, mapping.group_claims, from_json),
             workspaces,
             None,  # privilege: set by the AAA / group mapping, never read from a token
             jti if type(jti) is str else None,
@@ -298,7 +308,7 @@ def principal_from_claims(
             _actors(act) if act is not None else (),
             # `is not None` first: isinstance against the Mapping ABC costs 0.1 µs even for None.
             MappingProxyType(dict(cnf)) if cnf is not None and isinstance(cnf, Mapping) else None,
-            MappingProxyType(claims if owned and type(claims) is dict else dict(claims)),
+            MappingProxyType(claims if from_json and type(claims) is dict else dict(claims)),
         ),
     )
 

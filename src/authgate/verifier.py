@@ -192,8 +192,8 @@ class TokenVerifier:
         )
         clock = self.clock  # system_clock.time() is a Python frame around time.time()
         validate_claims(claims, cfg.policy, time() if clock is system_clock else clock.time())
-        # owned: the claims dict was parsed for this call and goes nowhere else.
-        principal = principal_from_claims(claims, cfg.claims, owned=True)
+        # from_json: the claims dict was parsed (orjson) for this call and goes nowhere else.
+        principal = principal_from_claims(claims, cfg.claims, from_json=True)
         if cfg.required_scopes:
             principal.require_scopes(*cfg.required_scopes)
         if self.hooks:
