@@ -208,7 +208,12 @@ class AAAConfig(_Model):
     # Processes sharing the ports through SO_REUSEPORT (Linux). 1 by default: one process
     # answers a warm RADIUS request in ~30 µs of CPU, and each extra worker has its own memory
     # auth cache to warm (use cache.redis_url to share it) and its own metrics port.
-    workers: int = Field(default=1, ge=1, le=64)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes sharing the RADIUS/TACACS+ ports (SO_REUSEPORT); 1 is enough for most sites.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> AAAConfig:
