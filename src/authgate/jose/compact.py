@@ -231,6 +231,8 @@ def verify_signature(
     alg = jws.header.get("alg")
     if not isinstance(alg, str):
         raise _malformed('token header has no "alg" string')
+    if alg not in allowed_algorithms or alg not in SUPPORTED:
+        check_allowed(alg, allowed_algorithms)  # before the kid check: the order of errors
     kid = jws.header.get("kid")
     if kid is not None and type(kid) is not str:
         # decode_compact refuses this; guard hand-built CompactJWS too
