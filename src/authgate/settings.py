@@ -26,15 +26,18 @@ from pydantic_settings import (
 
 from authgate.errors import ConfigError
 
-__all__ = ["AuthgateSettings", "IssuerSettings", "load_settings"]
+__all__ = ["AuthgateSettings", "IssuerSettings", "StrList", "load_settings", "split_list"]
 
 _SPLIT = re.compile(r"[\s,]+")
 StrList = Annotated[list[str], NoDecode]
 _config_file: ContextVar[Path | None] = ContextVar("authgate_config_file", default=None)
 
 
-def _split(value: Any) -> Any:
-    """Accept ``a,b c`` strings where lists are expected (env vars are strings)."""
+def split_list(value: Any) -> Any:
+    """Accept ``a,b c`` strings (or a JSON list) where lists are expected: env vars are strings.
+
+    Shared by every component's settings model, so all ``AUTHGATE_*`` lists read the same way.
+    """
     if isinstance(value, str):
         stripped = value.strip()
         if stripped.startswith("["):
@@ -108,7 +111,7 @@ class IssuerFields(BaseModel):
         "group_claims",
         "workspace_claims",
         mode="before",
-    )(_split)
+    )(split_list)
 
 
 class IssuerSettings(IssuerFields):

@@ -25,11 +25,11 @@ from pydantic_settings import (
 )
 
 from authgate.errors import ConfigError
+from authgate.settings import split_list
 
 __all__ = ["IDENTITY_FIELDS", "GatewaySettings", "load_gateway_settings"]
 
 StrList = Annotated[list[str], NoDecode]
-_SPLIT = re.compile(r"[\s,]+")
 _config_file: ContextVar[Path | None] = ContextVar("authgate_gateway_config", default=None)
 _HEADER = re.compile(r"[A-Za-z0-9-]{1,64}")
 
@@ -44,17 +44,6 @@ IDENTITY_FIELDS = (
     "assertion",
     "upstream_authorization",
 )
-
-
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import orjson  # JSON list form
-
-            return orjson.loads(text)
-        return [part for part in _SPLIT.split(text) if part]
-    return value
 
 
 class GatewaySettings(BaseSettings):
@@ -113,7 +102,7 @@ class GatewaySettings(BaseSettings):
     )
 
     _lists = field_validator("trusted_proxies", "exchange_scopes", "admin_scopes", mode="before")(
-        staticmethod(_split)
+        staticmethod(split_list)
     )
 
     @field_validator("trusted_proxies")

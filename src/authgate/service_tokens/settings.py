@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from authgate.errors import ConfigError
 from authgate.service_tokens.format import BOOTSTRAP_PREFIX
+from authgate.settings import split_list
 
 __all__ = [
     "ADMIN_SCOPES",
@@ -31,7 +32,6 @@ __all__ = [
 ]
 
 ADMIN_SCOPES = ("admin:tokens:read", "admin:tokens:write", "admin:audit:read")
-_SPLIT = re.compile(r"[\s,]+")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 StrList = Annotated[list[str], NoDecode]
@@ -86,17 +86,6 @@ def async_database_url(url: str) -> str:
     raise ValueError(f"unsupported database scheme {scheme!r}; use postgresql:// or sqlite://")
 
 
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import orjson  # JSON list form
-
-            return orjson.loads(text)
-        return [part for part in _SPLIT.split(text) if part]
-    return value
-
-
 class TokenSettings(BaseSettings):
     """Token store, bootstrap token, failure limiter and audit sinks, from ``AUTHGATE_*``."""
 
@@ -127,7 +116,7 @@ class TokenSettings(BaseSettings):
     audit_json_path: Path | None = Field(None, description="Also append JSON lines here.")
 
     _lists = field_validator("bootstrap_token_scopes", "trusted_proxies", mode="before")(
-        staticmethod(_split)
+        staticmethod(split_list)
     )
 
     @field_validator("bootstrap_token_expires_at", mode="before")
