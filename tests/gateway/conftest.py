@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
-from tests.support.asgi_server import Served
+from tests.support.asgi_server import Served, serve
 from tests.support.tokens import (
     AUDIENCE,
     ISSUER,
@@ -178,24 +175,10 @@ def thumbprint(key: SigningKey) -> str:
 MakeGateway = Callable[..., Gateway]
 
 
-@contextmanager
-def serve_gateway(app: ASGIApp) -> Iterator[Served]:
-    """Like ``tests.support.asgi_server.serve`` but with the lifespan on, so the gateway's
-    shutdown hooks (closing the proxy pool) run on the server's own event loop."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+def serve_gateway(app: ASGIApp) -> AbstractContextManager[Served]:
+    """The shared test server with the lifespan on, so the gateway's shutdown hooks (closing the
+    proxy pool) run on the server's own event loop."""
+    return serve(app, lifespan="on")
 
 
 @pytest.fixture

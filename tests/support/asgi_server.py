@@ -26,13 +26,14 @@ class Served:
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[Served]:
+def serve(app: ASGIApp, *, lifespan: str = "off") -> Iterator[Served]:
+    """Serve ``app``; ``lifespan="on"`` runs its startup/shutdown hooks on the server's loop."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio")
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, ws="websockets-sansio")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
